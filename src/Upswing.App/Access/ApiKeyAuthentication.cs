@@ -1,0 +1,140 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Upswing.Common;
+
+namespace Upswing.Access;
+
+/// <summary>
+/// Authenticates API keys sent as <c>Authorization: Bearer &lt;key&gt;</c>, or as the user name of HTTP
+/// Basic credentials (how Segment-style write keys travel). Challenges and refusals are ProblemDetails.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    ApiKeyService keys,
+    IProblemDetailsService problems)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!AuthenticationHeaderValue.TryParse(header, out var value) || string.IsNullOrWhiteSpace(value.Parameter))
+        {
+            return AuthenticateResult.Fail("The Authorization header is malformed; send 'Bearer <key>'.");
+        }
+
+        string? presented;
+        if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = value.Parameter.Trim();
+        }
+        else if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = KeyFromBasic(value.Parameter);
+            if (presented is null)
+            {
+                return AuthenticateResult.Fail("The Basic credentials are malformed; send the key as the user name with an empty password.");
+            }
+        }
+        else
+        {
+            return AuthenticateResult.Fail($"The '{Truncate(value.Scheme)}' authorization scheme is not supported; send 'Bearer <key>'.");
+        }
+
+        var identity = await keys.AuthenticateAsync(presented, Context.RequestAborted);
+        if (identity is null)
+        {
+            return AuthenticateResult.Fail("The API key is not valid or has been revoked.");
+        }
+
+        List<Claim> claims =
+        [
+            new(UpswingClaims.KeyId, identity.KeyId.ToString()),
+            new(UpswingClaims.WorkspaceId, identity.WorkspaceId.ToString()),
+            new(UpswingClaims.KeyKind, identity.Kind.ToString()),
+            new(UpswingClaims.KeyPrefix, identity.Prefix),
+        ];
+        if (identity.EnvironmentId is { } environmentId)
+        {
+            claims.Add(new Claim(UpswingClaims.EnvironmentId, environmentId.ToString()));
+        }
+
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer realm=\"upswing\"";
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = 401,
+                Detail = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <key>'.",
+            },
+        });
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = 403,
+                Detail = "This endpoint needs a secret key. Client keys may only call the SDK and event endpoints.",
+            },
+        });
+    }
+
+    private static string? KeyFromBasic(string parameter)
+    {
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
+            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            var user = colon < 0 ? decoded : decoded[..colon];
+            return user.Length > 0 ? user : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= 20 ? text : text[..20];
+}
+
+/// <summary>The authorization policies endpoints choose from.</summary>
+public static class AccessPolicies
+{
+    /// <summary>Management API: a secret key of the workspace.</summary>
+    public const string SecretKey = "secret-key";
+
+    /// <summary>SDK and event-write endpoints: a client or a secret key.</summary>
+    public const string AnyKey = "any-key";
+
+    /// <summary>Dashboard pages: a signed-in user.</summary>
+    public const string Dashboard = "dashboard";
+}

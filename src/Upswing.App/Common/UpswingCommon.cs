@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Upswing.Access;
+using Upswing.Audit;
+using Upswing.Data;
+using Upswing.Demo;
+using Upswing.Workspaces;
+
+namespace Upswing.Common;
+
+/// <summary>The module list: every host (server and CLI verbs) registers the same services.</summary>
+public static class UpswingModules
+{
+    public static IHostApplicationBuilder AddUpswingModules(this IHostApplicationBuilder builder)
+    {
+        builder.AddUpswingData();
+        builder.AddAudit();
+        builder.AddWorkspaces();
+        builder.AddAccess();
+        builder.Services.AddScoped<DemoData>();
+        return builder;
+    }
+}

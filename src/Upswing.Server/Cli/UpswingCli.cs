@@ -1,0 +1,234 @@
+using System.CommandLine;
+using System.Reflection;
+using Microsoft.Extensions.Options;
+using Upswing.Access;
+using Upswing.Common;
+using Upswing.Data;
+using Upswing.Demo;
+using Upswing.Server.Hosting;
+using Upswing.Workspaces;
+
+namespace Upswing.Server.Cli;
+
+/// <summary>
+/// The `upswing` command line. `serve` is the default verb. Every verb takes --data-dir and --database,
+/// prints its result on stdout, and on failure prints one line on stderr and exits non-zero.
+/// </summary>
+internal static class UpswingCli
+{
+    private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory (default ./data, or UPSWING_DATA_DIR).", Recursive = true };
+    private static readonly Option<string?> Database = new("--database") { Description = "PostgreSQL connection string (Host=…); the embedded SQLite database when omitted (or UPSWING_DATABASE).", Recursive = true };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Upswing — the self-hosted growth engine: experiments, events, growth loops, publishing.");
+        root.Options.Add(DataDir);
+        root.Options.Add(Database);
+        root.Subcommands.Add(ServeCommand());
+        root.Subcommands.Add(Verb("migrate", "Applies pending database migrations (safe to run again).", MigrateAsync));
+        root.Subcommands.Add(SeedCommand());
+        root.Subcommands.Add(WorkspacesCommand());
+        root.Subcommands.Add(KeysCommand());
+        root.Subcommands.Add(UsersCommand());
+        root.Subcommands.Add(VersionCommand());
+        return await root.Parse(WithDefaultVerb(args)).InvokeAsync();
+    }
+
+    /// <summary>`upswing` and `upswing --demo` mean `upswing serve …`; help and version requests stay at the root.</summary>
+    internal static string[] WithDefaultVerb(string[] args) =>
+        args.Length == 0 || (args[0].StartsWith('-') && args[0] is not ("-h" or "--help" or "-?" or "--version"))
+            ? ["serve", .. args]
+            : args;
+
+    private static Command ServeCommand()
+    {
+        var urls = new Option<string?>("--urls") { Description = $"Addresses to listen on (default {UpswingWebApp.DefaultUrls})." };
+        var demo = new Option<bool>("--demo") { Description = "Create the demo workspace (slug 'demo') with demo data on a fresh database." };
+        var command = new Command("serve", "Runs the server: API, dashboard and background work (the default verb).") { urls, demo };
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = Settings(parse) with { Urls = parse.GetValue(urls) };
+            return await Guarded(async () =>
+            {
+                await using var app = UpswingWebApp.Build(settings, new StartupOptions { Demo = parse.GetValue(demo), PrintBanner = true });
+                await app.RunAsync();
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    private static Command SeedCommand()
+    {
+        var demo = new Option<bool>("--demo") { Description = "Create the demo workspace with demo data." };
+        var command = new Command("seed", "Adds demo data to the database.") { demo };
+        command.SetAction((parse, ct) => RunVerbAsync(parse, async services =>
+        {
+            if (!parse.GetValue(demo))
+            {
+                throw new CliException("Nothing to seed: pass --demo.");
+            }
+
+            await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(ct);
+            var owner = await services.GetRequiredService<UserService>().FirstAdminIdAsync(ct);
+            var workspace = await services.GetRequiredService<DemoData>().EnsureAsync(owner, Actor.Cli, ct);
+            Console.Out.WriteLine($"{workspace.Id} {workspace.Slug}");
+        }));
+        return command;
+    }
+
+    private static Command WorkspacesCommand()
+    {
+        var name = new Option<string>("--name") { Description = "Display name of the workspace.", Required = true };
+        var slug = new Option<string?>("--slug") { Description = "URL name; derived from the name when omitted." };
+        var create = new Command("create", "Creates a workspace and prints its id and slug.") { name, slug };
+        create.SetAction((parse, ct) => RunVerbAsync(parse, async services =>
+        {
+            var result = await services.GetRequiredService<WorkspaceService>().CreateAsync(parse.GetValue(name), parse.GetValue(slug), Actor.Cli, owner: null, ct);
+            var workspace = Unwrap(result);
+            Console.Out.WriteLine($"{workspace.Id} {workspace.Slug}");
+        }));
+
+        var list = new Command("list", "Lists workspaces: id, slug and name.");
+        list.SetAction((parse, ct) => RunVerbAsync(parse, async services =>
+        {
+            foreach (var w in await services.GetRequiredService<WorkspaceService>().ListForUserAsync(Guid.Empty, isAdmin: true, ct))
+            {
+                Console.Out.WriteLine($"{w.Id} {w.Slug} {w.Name}");
+            }
+        }));
+        return new Command("workspaces", "Manages workspaces.") { create, list };
+    }
+
+    private static Command KeysCommand()
+    {
+        var workspace = new Option<string>("--workspace") { Description = "Workspace slug.", Required = true };
+        var kind = new Option<string>("--kind") { Description = "secret (management API, server side) or client (publishable, SDKs and event writes).", Required = true };
+        kind.AcceptOnlyFromAmong("secret", "client");
+        var environment = new Option<string?>("--environment") { Description = "Environment of a client key (default production)." };
+        var name = new Option<string?>("--name") { Description = "A name to recognise the key by." };
+        var create = new Command("create", "Creates an API key and prints it once; nothing else goes to stdout.") { workspace, kind, environment, name };
+        create.SetAction((parse, ct) => RunVerbAsync(parse, async services =>
+        {
+            var target = await services.GetRequiredService<WorkspaceService>().GetBySlugAsync(parse.GetValue(workspace)!, ct)
+                ?? throw new CliException($"No workspace with slug '{parse.GetValue(workspace)}'.");
+            var keyKind = Enum.Parse<ApiKeyKind>(parse.GetValue(kind)!, ignoreCase: true);
+            var caller = new WorkspaceContext(target.Id, WorkspaceRole.Owner, Actor.Cli);
+            var created = Unwrap(await services.GetRequiredService<ApiKeyService>().CreateAsync(caller, keyKind, parse.GetValue(environment), parse.GetValue(name), ct));
+            Console.Out.WriteLine(created.Key);
+        }));
+        return new Command("keys", "Manages API keys.") { create };
+    }
+
+    private static Command UsersCommand()
+    {
+        var email = new Option<string>("--email") { Description = "Sign-in e-mail address.", Required = true };
+        var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input (first line)." };
+        var admin = new Option<bool>("--admin") { Description = "Make the user an installation administrator (sees every workspace)." };
+        var create = new Command("create", "Creates a user and prints its id.") { email, passwordStdin, admin };
+        create.SetAction((parse, ct) => RunVerbAsync(parse, async services =>
+        {
+            if (!parse.GetValue(passwordStdin))
+            {
+                throw new CliException("Pass the password on standard input with --password-stdin (never as an argument: it would end up in shell history).");
+            }
+
+            var password = (await Console.In.ReadLineAsync(ct))?.TrimEnd('\r');
+            var user = Unwrap(await services.GetRequiredService<UserService>().CreateAsync(parse.GetValue(email), password, parse.GetValue(admin), ct));
+            Console.Out.WriteLine(user.Id);
+        }));
+        return new Command("users", "Manages user accounts.") { create };
+    }
+
+    private static Command VersionCommand()
+    {
+        var command = new Command("version", "Prints the version.");
+        command.SetAction(_ =>
+        {
+            Console.Out.WriteLine($"upswing {Version}");
+            return 0;
+        });
+        return command;
+    }
+
+    public static string Version =>
+        typeof(UpswingCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    private static Command Verb(string name, string description, Func<IServiceProvider, CancellationToken, Task> run)
+    {
+        var command = new Command(name, description);
+        command.SetAction((parse, ct) => RunVerbAsync(parse, services => run(services, ct)));
+        return command;
+    }
+
+    private static async Task MigrateAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var migrator = services.GetRequiredService<DatabaseMigrator>();
+        var applied = await migrator.MigrateAsync(ct);
+        Console.Out.WriteLine(applied.Count == 0
+            ? $"Database is up to date ({migrator.ProviderName})."
+            : $"Applied {applied.Count} migrations ({migrator.ProviderName}): {string.Join(", ", applied)}");
+    }
+
+    private static CommandLineSettings Settings(ParseResult parse) => new(parse.GetValue(DataDir), parse.GetValue(Database));
+
+    /// <summary>Runs a verb against a small host with the same modules and configuration as the server.</summary>
+    private static Task<int> RunVerbAsync(ParseResult parse, Func<IServiceProvider, Task> verb) => Guarded(async () =>
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        UpswingConfiguration.Apply(builder.Configuration, Settings(parse));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole().AddFilter(level => level >= LogLevel.Warning);
+        // Verbs print results on stdout; diagnostics go to stderr so `key=$(upswing keys create …)` works.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.AddUpswingModules();
+        using var host = builder.Build();
+        ValidateOptions(host.Services);
+        await using var scope = host.Services.CreateAsyncScope();
+        await verb(scope.ServiceProvider);
+        return 0;
+    });
+
+    private static void ValidateOptions(IServiceProvider services)
+    {
+        foreach (var validator in services.GetServices<IStartupValidator>())
+        {
+            validator.Validate();
+        }
+    }
+
+    private static async Task<int> Guarded(Func<Task<int>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (CliException ex)
+        {
+            return Fail(ex.Message);
+        }
+        catch (OptionsValidationException ex)
+        {
+            return Fail($"invalid configuration: {string.Join(" ", ex.Failures)}");
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Fail(ex.Message);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return Fail($"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"upswing: {message}");
+        return 1;
+    }
+
+    private static T Unwrap<T>(Result<T> result) => result.Succeeded ? result.Value! : throw new CliException(result.Failure!.Message);
+}
+
+/// <summary>A verb failure whose message is the one line the user sees.</summary>
+internal sealed class CliException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+using Upswing.Server.Cli;
+
+return await UpswingCli.RunAsync(args);

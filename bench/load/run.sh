@@ -108,6 +108,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Share of all CPUs busy over one second, from /proc/stat (other builds, tests, IDEs...).
+cpu_busy_pct() {
+  local a b
+  a="$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat 2>/dev/null)" || return 0
+  sleep 1
+  b="$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat 2>/dev/null)" || return 0
+  awk -v a="$a" -v b="$b" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
+    if (busy + idle > 0) printf "%.0f", 100 * busy / (busy + idle) }'
+}
+
 # ---------------------------------------------------------------- build + start
 log "building EmptyEndpoint (Release)"
 BUILD_LOG="$WORK_DIR/build.log"
@@ -173,6 +184,13 @@ run_wrk() {
 ROWS=()       # "url|rps|avg|p50|p99" per target
 WARNINGS=()
 
+# Sampled after the build, with the reference server idle: anything busy now competes with
+# the run. Only a warning, because the harness cannot tell whose work it is.
+BACKGROUND_CPU="$(cpu_busy_pct)"
+if [[ -n "$BACKGROUND_CPU" ]] && (( BACKGROUND_CPU >= 15 )); then
+  WARNINGS+=("${BACKGROUND_CPU}% of CPU was busy with other work just before the run (check top); numbers are likely low and noisy")
+fi
+
 measure() {
   local url="$1" out rps avg p50 p99 non2xx sockerr code
   code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" || true)"
@@ -236,6 +254,7 @@ REPORT="# Upswing HTTP load — $NOW
 
 - wrk settings: \`-t$THREADS -c$CONNECTIONS -d$DURATION --latency\` (warm-up: $WARMUP per target, not measured)
 - machine: $NPROC cores, ${CPU_MODEL:-unknown CPU}, dotnet $DOTNET_VERSION, wrk ${WRK_VERSION:-?}
+- background CPU just before the run: ${BACKGROUND_CPU:-?}% (all cores; anything well above 0 skews results)
 - reference: bench/load/EmptyEndpoint (Kestrel, Release, logging off) on 127.0.0.1
 
 $TABLE
@@ -252,6 +271,7 @@ echo
 echo "$TABLE"
 echo
 echo "$SHARED_NOTE"
+echo "Background CPU just before the run: ${BACKGROUND_CPU:-?}% of all cores."
 for w in "${WARNINGS[@]+"${WARNINGS[@]}"}"; do echo "WARNING: $w"; done
 echo
 echo "Results written to $RESULTS_FILE"

@@ -65,7 +65,7 @@ public sealed class ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider tim
         var now = time.GetUtcNow();
         var entity = new ApiKey
         {
-            Id = Guid.CreateVersion7(now),
+            Id = Ids.New(time),
             WorkspaceId = caller.WorkspaceId,
             EnvironmentId = environmentId,
             Kind = kind,

@@ -16,12 +16,12 @@ public sealed class MemberService(UpswingDb db, UserService users, AuditLog audi
 {
     public async Task<IReadOnlyList<MemberDto>> ListAsync(Guid workspaceId, CancellationToken ct)
     {
-        var rows = await Members(workspaceId).ToListAsync(ct);
+        var rows = await Members(workspaceId, id: null).ToListAsync(ct);
         return rows.OrderBy(m => m.Role).ThenBy(m => m.Email, StringComparer.Ordinal).ToList();
     }
 
     public async Task<MemberDto?> GetAsync(Guid workspaceId, Guid id, CancellationToken ct) =>
-        await Members(workspaceId).FirstOrDefaultAsync(m => m.Id == id, ct);
+        await Members(workspaceId, id).FirstOrDefaultAsync(ct);
 
     /// <summary>A user's role in a workspace; installation admins act as owners everywhere.</summary>
     public async Task<WorkspaceRole?> RoleOfAsync(Guid workspaceId, Guid userId, CancellationToken ct)
@@ -77,7 +77,7 @@ public sealed class MemberService(UpswingDb db, UserService users, AuditLog audi
         }
 
         var now = time.GetUtcNow();
-        var membership = new Membership { Id = Guid.CreateVersion7(now), WorkspaceId = caller.WorkspaceId, UserId = user.Id, Role = role, CreatedAt = now };
+        var membership = new Membership { Id = Ids.New(time), WorkspaceId = caller.WorkspaceId, UserId = user.Id, Role = role, CreatedAt = now };
         db.Memberships.Add(membership);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "member.invited", "member", membership.Id.ToString(), null, new { Email = normalized, Role = role });
         try
@@ -162,8 +162,9 @@ public sealed class MemberService(UpswingDb db, UserService users, AuditLog audi
     private Task<bool> IsLastOwnerAsync(Membership membership, CancellationToken ct) =>
         db.Memberships.AllAsync(m => m.WorkspaceId != membership.WorkspaceId || m.Role != WorkspaceRole.Owner || m.Id == membership.Id, ct);
 
-    private IQueryable<MemberDto> Members(Guid workspaceId) =>
-        db.Memberships.AsNoTracking().Where(m => m.WorkspaceId == workspaceId)
+    // Filters go before the projection: EF cannot translate a predicate on a constructed record.
+    private IQueryable<MemberDto> Members(Guid workspaceId, Guid? id) =>
+        db.Memberships.AsNoTracking().Where(m => m.WorkspaceId == workspaceId && (id == null || m.Id == id))
             .Select(m => new MemberDto(m.Id, m.UserId, m.User!.Email, m.User.DisplayName, m.Role, m.User.PasswordHash == null, m.CreatedAt));
 
     private static MemberDto ToDto(Membership m) =>

@@ -63,7 +63,7 @@ public sealed class UserService
         }
 
         var now = time.GetUtcNow();
-        var user = new User { Id = Guid.CreateVersion7(now), Email = normalized, IsAdmin = isAdmin, MustChangePassword = mustChangePassword, CreatedAt = now };
+        var user = new User { Id = Ids.New(time), Email = normalized, IsAdmin = isAdmin, MustChangePassword = mustChangePassword, CreatedAt = now };
         user.PasswordHash = hasher.HashPassword(user, password!);
         db.Users.Add(user);
         await db.SaveChangesAsync(ct);
@@ -177,7 +177,7 @@ public sealed class UserService
         var token = Secrets.RandomToken();
         var user = new User
         {
-            Id = Guid.CreateVersion7(now),
+            Id = Ids.New(time),
             Email = normalizedEmail,
             CreatedAt = now,
             InviteTokenHash = Secrets.Sha256Hex(token),

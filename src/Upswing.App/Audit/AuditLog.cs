@@ -24,7 +24,7 @@ public sealed class AuditLog(UpswingDb db, TimeProvider time, IHttpContextAccess
     {
         unitOfWork.AuditEntries.Add(new AuditEntry
         {
-            Id = Guid.CreateVersion7(time.GetUtcNow()),
+            Id = Ids.New(time),
             WorkspaceId = workspaceId,
             At = time.GetUtcNow(),
             ActorType = actor.Type,
@@ -57,7 +57,7 @@ public sealed class AuditLog(UpswingDb db, TimeProvider time, IHttpContextAccess
             entries = entries.Where(a => a.At < before);
         }
 
-        var rows = await entries.OrderByDescending(a => a.At).ThenByDescending(a => a.Id)
+        var rows = await entries.OrderByDescending(a => a.Id)
             .Take(Math.Clamp(query.Limit, 1, 500)).ToListAsync(ct);
         return rows.ConvertAll(ToDto);
     }

@@ -54,7 +54,7 @@ public static class OperationsModule
     }
 
     private static IResult RenderMetrics(PrometheusMetrics metrics) =>
-        TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+        TypedResults.Text(metrics.Render(), PrometheusMetrics.ContentType);
 
     /// <summary>Resolving the providers starts their listeners; without it they would be built lazily, never.</summary>
     private sealed class TelemetryStarter(MeterProvider meters, TracerProvider traces) : IHostedService

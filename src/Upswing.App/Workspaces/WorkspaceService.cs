@@ -39,16 +39,16 @@ public sealed class WorkspaceService(UpswingDb db, AuditLog audit, TimeProvider 
         }
 
         var now = time.GetUtcNow();
-        var workspace = new Workspace { Id = Guid.CreateVersion7(now), Slug = chosen, Name = name!.Trim(), CreatedAt = now, UpdatedAt = now };
+        var workspace = new Workspace { Id = Ids.New(time), Slug = chosen, Name = name!.Trim(), CreatedAt = now, UpdatedAt = now };
         foreach (var (key, envName) in DefaultEnvironments)
         {
-            workspace.Environments.Add(new WorkspaceEnvironment { Id = Guid.CreateVersion7(now), WorkspaceId = workspace.Id, Key = key, Name = envName, CreatedAt = now });
+            workspace.Environments.Add(new WorkspaceEnvironment { Id = Ids.New(time), WorkspaceId = workspace.Id, Key = key, Name = envName, CreatedAt = now });
         }
 
         db.Workspaces.Add(workspace);
         if (owner is { } userId)
         {
-            db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(now), WorkspaceId = workspace.Id, UserId = userId, Role = WorkspaceRole.Owner, CreatedAt = now });
+            db.Memberships.Add(new Membership { Id = Ids.New(time), WorkspaceId = workspace.Id, UserId = userId, Role = WorkspaceRole.Owner, CreatedAt = now });
         }
 
         var dto = ToDto(workspace);

@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Upswing.TestKit;
+
+namespace Upswing.IntegrationTests.Api;
+
+/// <summary>
+/// A secret key of workspace A must never see or touch workspace B: B's resources answer 404 exactly
+/// like missing ones. The table below names a check for every management endpoint, and a guard test
+/// fails when an endpoint is added without one.
+/// </summary>
+public abstract class TenantIsolationContract(ServerFixture fixture)
+{
+    private UpswingTestServer Server => fixture.Server;
+
+    /// <summary>An endpoint and what A's key must get when it points at B.</summary>
+    private sealed record Probe(string Method, string Route, Func<Resources, string> Url, object? Body, Func<HttpResponseMessage, Resources, Task> Check);
+
+    /// <summary>Workspace B's resources, and clients for A (intruder) and B (owner).</summary>
+    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, HttpClient Intruder, HttpClient Owner);
+
+    private static readonly Probe[] Probes =
+    [
+        new("GET", "/api/v1/workspaces/", _ => "/api/v1/workspaces", null, ListExcludes(r => r.B.Workspace.Id.ToString())),
+        new("GET", "/api/v1/workspaces/{idOrSlug}", r => $"/api/v1/workspaces/{r.B.Workspace.Id}", null, NotFound),
+        new("POST", "/api/v1/workspaces/", _ => "/api/v1/workspaces", new { name = "x" }, Status(HttpStatusCode.Forbidden)),
+        new("PATCH", "/api/v1/workspaces/{idOrSlug}", r => $"/api/v1/workspaces/{r.B.Workspace.Slug}", new { name = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(r.B.Workspace.Name, (await (await r.Owner.GetAsync("/api/v1/workspaces")).ReadOkAsync())[0]!.Str("name"));
+        }),
+        new("GET", "/api/v1/keys/", _ => "/api/v1/keys", null, ListExcludes(r => r.BKeyId)),
+        new("GET", "/api/v1/keys/{id:guid}", r => $"/api/v1/keys/{r.BKeyId}", null, NotFound),
+        new("POST", "/api/v1/keys/", _ => "/api/v1/keys", new { kind = "secret", name = "intruder" }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder", await r.Owner.GetStringAsync("/api/v1/keys"));
+        }),
+        new("POST", "/api/v1/keys/{id:guid}/revoke", r => $"/api/v1/keys/{r.BKeyId}/revoke", null, KeyStillWorks),
+        new("DELETE", "/api/v1/keys/{id:guid}", r => $"/api/v1/keys/{r.BKeyId}", null, KeyStillWorks),
+        new("GET", "/api/v1/members/", _ => "/api/v1/members", null, ListExcludes(r => r.BMemberId)),
+        new("GET", "/api/v1/members/{id:guid}", r => $"/api/v1/members/{r.BMemberId}", null, NotFound),
+        new("POST", "/api/v1/members/", _ => "/api/v1/members", new { email = "intruder@example.com", role = "viewer" }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder@example.com", await r.Owner.GetStringAsync("/api/v1/members"));
+        }),
+        new("PATCH", "/api/v1/members/{id:guid}", r => $"/api/v1/members/{r.BMemberId}", new { role = "viewer" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal("editor", (await (await r.Owner.GetAsync($"/api/v1/members/{r.BMemberId}")).ReadOkAsync()).Str("role"));
+        }),
+        new("DELETE", "/api/v1/members/{id:guid}", r => $"/api/v1/members/{r.BMemberId}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/members/{r.BMemberId}")).StatusCode);
+        }),
+        new("GET", "/api/v1/audit/", _ => "/api/v1/audit", null, ListExcludes(r => r.BAuditId)),
+        new("GET", "/api/v1/audit/{id:guid}", r => $"/api/v1/audit/{r.BAuditId}", null, NotFound),
+    ];
+
+    public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
+
+    [Fact]
+    public void EveryManagementEndpoint_HasAnIsolationProbe()
+    {
+        var endpoints = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .Order().ToList();
+        Assert.Equal(Probes.Select(p => $"{p.Method} {p.Route}").Order(), endpoints);
+    }
+
+    [Theory]
+    [MemberData(nameof(ProbeNames))]
+    public async Task OtherWorkspacesResource_IsInvisible(string probeName)
+    {
+        var probe = Probes.Single(p => $"{p.Method} {p.Route}" == probeName);
+        var resources = await ArrangeAsync();
+        using var request = new HttpRequestMessage(new HttpMethod(probe.Method), probe.Url(resources));
+        if (probe.Body is not null)
+        {
+            request.Content = JsonContent.Create(probe.Body);
+        }
+
+        using var response = await resources.Intruder.SendAsync(request);
+        await probe.Check(response, resources);
+    }
+
+    private async Task<Resources> ArrangeAsync()
+    {
+        var a = await Server.CreateWorkspaceAsync();
+        var b = await Server.CreateWorkspaceAsync();
+        var owner = Server.NewClient(b.SecretKey);
+        var key = await (await owner.PostAsJsonAsync("/api/v1/keys", new { kind = "secret", name = "b-only" })).ReadOkAsync();
+        var member = await (await owner.PostAsJsonAsync("/api/v1/members", new { email = Infrastructure.Unique("b-member") + "@example.com", role = "editor" })).ReadOkAsync();
+        var audit = await (await owner.GetAsync("/api/v1/audit?limit=1")).ReadOkAsync();
+        return new Resources(a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), Server.NewClient(a.SecretKey), owner);
+    }
+
+    private static async Task NotFound(HttpResponseMessage response, Resources _)
+    {
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("urn:upswing:problem:not-found", (await response.ReadAsync()).Str("type"));
+    }
+
+    private static Func<HttpResponseMessage, Resources, Task> Status(HttpStatusCode status) => (response, _) =>
+    {
+        Assert.Equal(status, response.StatusCode);
+        return Task.CompletedTask;
+    };
+
+    private static Func<HttpResponseMessage, Resources, Task> ListExcludes(Func<Resources, string> id) => async (response, r) =>
+    {
+        var list = await response.ReadOkAsync();
+        Assert.DoesNotContain(id(r), list.Ids());
+        Assert.NotEmpty(list.AsArray());
+    };
+
+    private static async Task KeyStillWorks(HttpResponseMessage response, Resources r)
+    {
+        await NotFound(response, r);
+        var key = await (await r.Owner.GetAsync($"/api/v1/keys/{r.BKeyId}")).ReadOkAsync();
+        Assert.Null(key["revokedAt"]);
+    }
+}
+
+[Trait("Provider", "SQLite")]
+public sealed class TenantIsolationOnSqlite(SqliteServerFixture fixture) : TenantIsolationContract(fixture), IClassFixture<SqliteServerFixture>;
+
+[Trait("Provider", "PostgreSQL")]
+public sealed class TenantIsolationOnPostgres(PostgresServerFixture fixture) : TenantIsolationContract(fixture), IClassFixture<PostgresServerFixture>;

@@ -15,7 +15,13 @@ internal sealed class RequestIdMiddleware(RequestDelegate next)
     {
         var incoming = context.Request.Headers[Header].ToString();
         context.TraceIdentifier = IsAcceptable(incoming) ? incoming : Guid.CreateVersion7().ToString("N");
-        context.Response.Headers[Header] = context.TraceIdentifier;
+        // Set as the response starts, so error handlers that clear the response cannot drop it.
+        context.Response.OnStarting(static state =>
+        {
+            var http = (HttpContext)state;
+            http.Response.Headers[Header] = http.TraceIdentifier;
+            return Task.CompletedTask;
+        }, context);
         return next(context);
     }
 

@@ -60,10 +60,10 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>Creates an empty, fully migrated database and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(string name)
+    public async Task<string> CreateDatabaseAsync(string name, bool migrated = true)
     {
         var database = "t_" + new string(name.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(40).ToArray()) + "_" + Guid.NewGuid().ToString("N")[..8];
-        await ExecuteAsync($"CREATE DATABASE \"{database}\" TEMPLATE {Template}");
+        await ExecuteAsync(migrated ? $"CREATE DATABASE \"{database}\" TEMPLATE {Template}" : $"CREATE DATABASE \"{database}\"");
         return $"Host=127.0.0.1;Port={port};Username=postgres;Database={database}";
     }
 

@@ -68,16 +68,16 @@ public sealed class UpswingTestServer : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
-    public static async Task<UpswingTestServer> StartAsync(TestDatabase database, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool demo = false)
+    public static async Task<UpswingTestServer> StartAsync(TestDatabase database, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool demo = false, bool autoMigrate = true, Action<WebApplication>? mapExtra = null)
     {
         var logs = new LogCapture();
         var overrides = database.Settings().Concat(settings ?? []).Append(new("urls", "http://127.0.0.1:0"));
-        var app = UpswingWebApp.Build(new CommandLineSettings(), new StartupOptions { AutoMigrate = true, Demo = demo }, overrides, builder =>
+        var app = UpswingWebApp.Build(new CommandLineSettings(), new StartupOptions { AutoMigrate = autoMigrate, Demo = demo }, overrides, builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
-        });
+        }, mapExtra);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new UpswingTestServer(app, new Uri(address), logs, database);
@@ -114,6 +114,18 @@ public sealed class UpswingTestServer : IAsyncDisposable
     {
         await using var scope = Services.CreateAsyncScope();
         return await action(scope.ServiceProvider);
+    }
+
+    /// <summary>Stops the server but keeps its data, so another server can start on the same database.</summary>
+    public async Task StopAsync()
+    {
+        Client.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        if (Database.Provider == DatabaseProvider.Sqlite)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -31,6 +31,7 @@ public static class AccessModule
     /// <summary>HTTP-only registrations: authentication, authorization and rate limiting.</summary>
     public static IServiceCollection AddAccessHttp(this IServiceCollection services)
     {
+        services.AddUpswingDataProtection();
         services.AddAuthentication(CookieScheme)
             .AddCookie(CookieScheme, options =>
             {

@@ -32,6 +32,7 @@ public static class OperationsModule
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         builder.Services.AddSingleton(_ => new PrometheusMetrics(Meters));
+        builder.Services.AddHostedService<MetricsStarter>();
 
         // OTLP only when an endpoint is configured: the exporter otherwise retries a missing collector forever.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -55,6 +56,14 @@ public static class OperationsModule
 
     private static IResult RenderMetrics(PrometheusMetrics metrics) =>
         TypedResults.Text(metrics.Render(), PrometheusMetrics.ContentType);
+
+    /// <summary>The listener must exist before the first request, or that request's measurements are lost.</summary>
+    private sealed class MetricsStarter(PrometheusMetrics metrics) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(metrics);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>Resolving the providers starts their listeners; without it they would be built lazily, never.</summary>
     private sealed class TelemetryStarter(MeterProvider meters, TracerProvider traces) : IHostedService

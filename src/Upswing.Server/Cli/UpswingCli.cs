@@ -25,13 +25,20 @@ internal static class UpswingCli
         root.Options.Add(DataDir);
         root.Options.Add(Database);
         root.Subcommands.Add(ServeCommand());
-        root.Subcommands.Add(Verb("migrate", "Applies pending database migrations (safe to run again).", MigrateAsync));
+        root.Subcommands.Add(Verb("migrate", "Applies pending database migrations (safe to run again).", MigrateAsync, requireSchema: false));
         root.Subcommands.Add(SeedCommand());
         root.Subcommands.Add(WorkspacesCommand());
         root.Subcommands.Add(KeysCommand());
         root.Subcommands.Add(UsersCommand());
         root.Subcommands.Add(VersionCommand());
-        return await root.Parse(WithDefaultVerb(args)).InvokeAsync();
+        var parse = root.Parse(WithDefaultVerb(args));
+        if (parse.Errors.Count > 0)
+        {
+            // One line on stderr, nothing on stdout: scripts capture stdout.
+            return Fail(string.Join(" ", parse.Errors.Select(e => e.Message)) + " (see `upswing --help`)");
+        }
+
+        return await parse.InvokeAsync();
     }
 
     /// <summary>`upswing` and `upswing --demo` mean `upswing serve …`; help and version requests stay at the root.</summary>
@@ -154,10 +161,10 @@ internal static class UpswingCli
     public static string Version =>
         typeof(UpswingCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    private static Command Verb(string name, string description, Func<IServiceProvider, CancellationToken, Task> run)
+    private static Command Verb(string name, string description, Func<IServiceProvider, CancellationToken, Task> run, bool requireSchema = true)
     {
         var command = new Command(name, description);
-        command.SetAction((parse, ct) => RunVerbAsync(parse, services => run(services, ct)));
+        command.SetAction((parse, ct) => RunVerbAsync(parse, services => run(services, ct), requireSchema));
         return command;
     }
 
@@ -173,21 +180,42 @@ internal static class UpswingCli
     private static CommandLineSettings Settings(ParseResult parse) => new(parse.GetValue(DataDir), parse.GetValue(Database));
 
     /// <summary>Runs a verb against a small host with the same modules and configuration as the server.</summary>
-    private static Task<int> RunVerbAsync(ParseResult parse, Func<IServiceProvider, Task> verb) => Guarded(async () =>
+    private static Task<int> RunVerbAsync(ParseResult parse, Func<IServiceProvider, Task> verb, bool requireSchema = true) => Guarded(async () =>
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         UpswingConfiguration.Apply(builder.Configuration, Settings(parse));
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole().AddFilter(level => level >= LogLevel.Warning);
+        builder.Logging.AddSimpleConsole().AddFilter(level => level >= LogLevel.Warning)
+            // A failed command is reported as one line by Guarded; EF's own error log would repeat it noisily.
+            .AddFilter("Microsoft.EntityFrameworkCore", LogLevel.None);
         // Verbs print results on stdout; diagnostics go to stderr so `key=$(upswing keys create …)` works.
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.AddUpswingModules();
         using var host = builder.Build();
         ValidateOptions(host.Services);
         await using var scope = host.Services.CreateAsyncScope();
+        if (requireSchema)
+        {
+            await EnsureSchemaAsync(scope.ServiceProvider);
+        }
+
         await verb(scope.ServiceProvider);
         return 0;
     });
+
+    /// <summary>The embedded database migrates itself, as `serve` does; a shared PostgreSQL is migrated on purpose.</summary>
+    private static async Task EnsureSchemaAsync(IServiceProvider services)
+    {
+        var migrator = services.GetRequiredService<DatabaseMigrator>();
+        if (services.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Sqlite)
+        {
+            await migrator.MigrateAsync(CancellationToken.None);
+        }
+        else if ((await migrator.PendingAsync(CancellationToken.None)).Count > 0)
+        {
+            throw new CliException("The database has pending migrations; run `upswing migrate --database …` first.");
+        }
+    }
 
     private static void ValidateOptions(IServiceProvider services)
     {
@@ -202,6 +230,10 @@ internal static class UpswingCli
         try
         {
             return await run();
+        }
+        catch (Exception ex) when (ex is System.Reflection.TargetInvocationException or AggregateException && ex.InnerException is not null)
+        {
+            return await Guarded(() => throw ex.InnerException!);
         }
         catch (CliException ex)
         {

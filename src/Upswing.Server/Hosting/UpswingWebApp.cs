@@ -15,7 +15,7 @@ internal static class UpswingWebApp
 {
     public const string DefaultUrls = "http://127.0.0.1:5080";
 
-    public static WebApplication Build(CommandLineSettings settings, StartupOptions startup, IEnumerable<KeyValuePair<string, string?>>? overrides = null, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Build(CommandLineSettings settings, StartupOptions startup, IEnumerable<KeyValuePair<string, string?>>? overrides = null, Action<WebApplicationBuilder>? configure = null, Action<WebApplication>? mapExtra = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -45,6 +45,9 @@ internal static class UpswingWebApp
             kestrel.Limits.MaxRequestBodySize = maxBody;
         });
 
+        // First hosted service: migrations and the first admin happen before anything else (Data Protection's
+        // key ring loader, for one) touches the database. Hosted services start in registration order.
+        builder.Services.AddHostedService<StartupTasks>();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         builder.Services.AddUpswingProblemDetails();
@@ -56,7 +59,6 @@ internal static class UpswingWebApp
         builder.Services.AddScoped<DashboardSession>();
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(startup));
-        builder.Services.AddHostedService<StartupTasks>();
 
         builder.AddUpswingModules();
         builder.AddOperations();
@@ -79,6 +81,7 @@ internal static class UpswingWebApp
         app.MapAccess();
         app.MapAudit();
         app.MapDashboard();
+        mapExtra?.Invoke(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         app.UseSwaggerUI(ui =>
         {

@@ -1,0 +1,192 @@
+using System.Net;
+using Upswing.TestKit;
+
+namespace Upswing.IntegrationTests.Cli;
+
+/// <summary>The `upswing` verbs as an operator runs them, on SQLite and on PostgreSQL (--database).</summary>
+public abstract class CliContract
+{
+    protected abstract Task<TestDatabase> DatabaseAsync();
+
+    [Fact]
+    public async Task WorkspacesAndKeys_CreatedByTheCli_WorkAgainstTheServer()
+    {
+        var db = await DatabaseAsync();
+        var migrated = await UpswingCliRunner.RunAsync(["migrate", .. db.CliArguments]);
+        Assert.True(migrated.ExitCode == 0, migrated.ToString());
+        var again = await UpswingCliRunner.RunAsync(["migrate", .. db.CliArguments]);
+        Assert.Contains("up to date", again.StdOut);
+
+        var name = Infrastructure.Unique("Acme Growth");
+        var created = await UpswingCliRunner.RunAsync(["workspaces", "create", "--name", name, .. db.CliArguments]);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var line = Assert.Single(created.OutLines).Split(' ');
+        Assert.True(Guid.TryParse(line[0], out _), created.StdOut);
+        var slug = line[1];
+        Assert.StartsWith("acme-growth-", slug);
+
+        var key = await UpswingCliRunner.RunAsync(["keys", "create", "--workspace", slug, "--kind", "secret", .. db.CliArguments]);
+        Assert.True(key.ExitCode == 0, key.ToString());
+        var secret = Assert.Single(key.OutLines);
+        Assert.Matches("^us_sk_[A-Za-z0-9]{43}$", secret);
+        Assert.Equal(secret + "\n", key.StdOut);
+
+        var client = await UpswingCliRunner.RunAsync(["keys", "create", "--workspace", slug, "--kind", "client", "--environment", "development", .. db.CliArguments]);
+        Assert.Matches("^us_ck_[A-Za-z0-9]{43}$", Assert.Single(client.OutLines));
+
+        await using var server = await UpswingTestServer.StartAsync(db);
+        using var api = server.NewClient(secret);
+        var workspaces = await (await api.GetAsync("/api/v1/workspaces")).ReadOkAsync();
+        Assert.Equal(slug, workspaces[0]!.Str("slug"));
+        var keys = await (await api.GetAsync("/api/v1/keys")).ReadOkAsync();
+        Assert.Contains(keys.AsArray(), k => k!.Str("kind") == "client" && k!.Str("environment") == "development");
+    }
+
+    [Fact]
+    public async Task Failures_ExitNonZero_WithOneLineOnStderr()
+    {
+        var db = await DatabaseAsync();
+        var unknownWorkspace = await UpswingCliRunner.RunAsync(["keys", "create", "--workspace", "no-such-workspace", "--kind", "secret", .. db.CliArguments]);
+        Assert.NotEqual(0, unknownWorkspace.ExitCode);
+        Assert.Equal("", unknownWorkspace.StdOut);
+        Assert.Equal("upswing: No workspace with slug 'no-such-workspace'.", unknownWorkspace.StdErr.Trim());
+
+        var badKind = await UpswingCliRunner.RunAsync(["keys", "create", "--workspace", "x", "--kind", "admin", .. db.CliArguments]);
+        Assert.NotEqual(0, badKind.ExitCode);
+        Assert.Equal("", badKind.StdOut.Trim());
+
+        var shortPassword = await UpswingCliRunner.RunAsync(["users", "create", "--email", Infrastructure.Unique("u") + "@example.com", "--password-stdin", .. db.CliArguments], stdin: "short\n");
+        Assert.NotEqual(0, shortPassword.ExitCode);
+        Assert.Single(shortPassword.StdErr.Trim().Split('\n'));
+        Assert.Contains("at least 8 characters", shortPassword.StdErr);
+    }
+
+    [Fact]
+    public async Task UsersCreate_ReadsThePasswordFromStdin_AndTheUserCanSignIn()
+    {
+        var db = await DatabaseAsync();
+        var email = Infrastructure.Unique("ops") + "@example.com";
+        var created = await UpswingCliRunner.RunAsync(["users", "create", "--email", email, "--password-stdin", "--admin", .. db.CliArguments], stdin: "correct horse battery\n");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.True(Guid.TryParse(Assert.Single(created.OutLines), out _));
+
+        var duplicate = await UpswingCliRunner.RunAsync(["users", "create", "--email", email.ToUpperInvariant(), "--password-stdin", .. db.CliArguments], stdin: "another password\n");
+        Assert.NotEqual(0, duplicate.ExitCode);
+        Assert.Contains("already exists", duplicate.StdErr);
+
+        await using var server = await UpswingTestServer.StartAsync(db);
+        var user = await server.WithServicesAsync(sp => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Upswing.Access.UserService>(sp).SignInAsync(email, "correct horse battery", CancellationToken.None));
+        Assert.True(user?.IsAdmin);
+    }
+
+    [Fact]
+    public async Task SeedDemo_CreatesTheDemoWorkspaceOnce()
+    {
+        var db = await DatabaseAsync();
+        var first = await UpswingCliRunner.RunAsync(["seed", "--demo", .. db.CliArguments]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.EndsWith(" demo", first.StdOut.Trim());
+        var second = await UpswingCliRunner.RunAsync(["seed", "--demo", .. db.CliArguments]);
+        Assert.Equal(first.StdOut, second.StdOut);
+
+        await using var server = await UpswingTestServer.StartAsync(db);
+        var members = await server.WithServicesAsync(async sp =>
+        {
+            var workspace = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Workspaces.WorkspaceService>(sp).GetBySlugAsync("demo", CancellationToken.None);
+            return await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Access.MemberService>(sp).ListAsync(workspace!.Id, CancellationToken.None);
+        });
+        Assert.Equal(4, members.Count);
+    }
+}
+
+[Trait("Provider", "SQLite")]
+public sealed class CliOnSqlite : CliContract
+{
+    protected override Task<TestDatabase> DatabaseAsync() => Task.FromResult(TestDatabase.Sqlite());
+
+    [Fact]
+    public async Task Version_PrintsTheVersion()
+    {
+        var result = await UpswingCliRunner.RunAsync(["version"]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("upswing ", result.StdOut);
+    }
+
+    [Fact]
+    public async Task InvalidDatabaseSetting_IsAOneLineError()
+    {
+        var result = await UpswingCliRunner.RunAsync(["migrate", "--database", "mysql://nope"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.StartsWith("upswing: ", result.StdErr);
+        Assert.Contains("PostgreSQL connection string", result.StdErr);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task UnreachablePostgres_IsAOneLineError()
+    {
+        var result = await UpswingCliRunner.RunAsync(["migrate", "--database", "Host=127.0.0.1;Port=1;Username=x;Database=x;Timeout=2"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.StartsWith("upswing: ", result.StdErr);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task EnvironmentVariables_ChooseTheDataDirectory()
+    {
+        var db = TestDatabase.Sqlite();
+        var result = await UpswingCliRunner.RunAsync(["workspaces", "create", "--name", "From env"], environment: new Dictionary<string, string> { ["UPSWING_DATA_DIR"] = db.DataDir });
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(File.Exists(Path.Combine(db.DataDir, "upswing.db")));
+    }
+
+    [Fact]
+    public async Task Serve_OnAFreshDirectory_PrintsTheDashboardUrlAndAOneTimePassword()
+    {
+        var db = TestDatabase.Sqlite();
+        var port = System.Net.Sockets.TcpListener.Create(0) is var l ? StartAndStop(l) : 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "upswing.dll"), "--demo", "--urls", $"http://127.0.0.1:{port}", "--data-dir", db.DataDir])
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var banner = new System.Text.StringBuilder();
+            while (!banner.ToString().Contains("API docs", StringComparison.Ordinal))
+            {
+                var line = await process.StandardOutput.ReadLineAsync(cts.Token) ?? throw new InvalidOperationException("upswing exited: " + await process.StandardError.ReadToEndAsync(cts.Token));
+                banner.AppendLine(line);
+            }
+
+            Assert.Contains($"Dashboard: http://127.0.0.1:{port}/", banner.ToString());
+            Assert.Matches("Sign in as admin@upswing.local with this one-time password \\(shown once\\): [A-Za-z0-9]{20}", banner.ToString());
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready", cts.Token)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/signin", cts.Token)).StatusCode);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    private static int StartAndStop(System.Net.Sockets.TcpListener listener)
+    {
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
+
+[Trait("Provider", "PostgreSQL")]
+public sealed class CliOnPostgres : CliContract
+{
+    protected override Task<TestDatabase> DatabaseAsync() => TestDatabase.PostgresAsync(nameof(CliOnPostgres));
+}

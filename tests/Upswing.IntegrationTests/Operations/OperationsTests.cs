@@ -1,0 +1,142 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Upswing.Data;
+using Upswing.TestKit;
+
+namespace Upswing.IntegrationTests.Operations;
+
+/// <summary>Health, metrics, OpenAPI, request ids, rate limits and server errors.</summary>
+public sealed class OperationsTests
+{
+    [Fact]
+    public async Task Health_LiveAndReady_On_AFreshDatabase()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/health/live")).StatusCode);
+        var ready = await server.Client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", (await ready.ReadAsync()).Str("status"));
+    }
+
+    [Fact]
+    public async Task Ready_IsUnhealthyUntilMigrationsAreApplied_OnPostgres()
+    {
+        var cluster = await PostgresCluster.SharedAsync();
+        Infrastructure.Require(cluster is not null, PostgresCluster.UnavailableReason ?? "PostgreSQL unavailable");
+        var db = new TestDatabase(DatabaseProvider.Postgres, await cluster!.CreateDatabaseAsync("unmigrated", migrated: false), TestDatabase.Sqlite().DataDir);
+        await using var server = await UpswingTestServer.StartAsync(db, autoMigrate: false);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/health/live")).StatusCode);
+        var notReady = await server.Client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("upswing migrate", await notReady.Content.ReadAsStringAsync());
+
+        var migrated = await UpswingCliRunner.RunAsync(["migrate", .. db.CliArguments]);
+        Assert.True(migrated.ExitCode == 0, migrated.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_ExposeRequestDurationsRuntimeAndProcess()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        await server.Client.GetAsync("/health/live");
+        await server.Client.GetAsync("/nope");
+        var response = await server.Client.GetAsync("/metrics");
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("# TYPE http_server_request_duration_seconds histogram", text);
+        Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_response_status_code=\"404\"", text);
+        Assert.Contains("dotnet_gc_collections_total", text);
+        Assert.Contains("process_start_time_seconds", text);
+    }
+
+    [Fact]
+    public async Task OpenApi_DescribesTheManagementApi_AndTheUiIsServed()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        var document = await (await server.Client.GetAsync("/openapi/v1.json")).ReadOkAsync();
+        var paths = document["paths"]!.AsObject().Select(p => p.Key).ToList();
+        Assert.Contains("/api/v1/keys", paths);
+        Assert.Contains("/api/v1/members/{id}", paths);
+        Assert.Contains("/api/v1/audit", paths);
+        Assert.Contains("/api/v1/workspaces/{idOrSlug}", paths);
+        var ui = await server.Client.GetAsync("/docs/index.html");
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Contains("swagger", await ui.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task RequestId_IsEchoedWhenSafe_AndGeneratedOtherwise()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        using var echoed = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        echoed.Headers.Add("X-Request-Id", "trace-abc.123");
+        Assert.Equal("trace-abc.123", (await server.Client.SendAsync(echoed)).Headers.GetValues("X-Request-Id").Single());
+
+        using var unsafeId = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        unsafeId.Headers.TryAddWithoutValidation("X-Request-Id", "<script>alert(1)</script>");
+        var generated = (await server.Client.SendAsync(unsafeId)).Headers.GetValues("X-Request-Id").Single();
+        Assert.Matches("^[0-9a-f]{32}$", generated);
+    }
+
+    [Fact]
+    public async Task SignIn_IsRateLimitedPerClient_WithRetryAfter()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 15 && limited is null; i++)
+        {
+            var response = await server.Client.PostAsync("/account/signin", new FormUrlEncodedContent([new("email", "a@b.c"), new("password", "guess" + i)]));
+            limited = response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
+        }
+
+        Assert.NotNull(limited);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal("urn:upswing:problem:rate-limited", (await limited.ReadAsync()).Str("type"));
+    }
+
+    [Fact]
+    public async Task UnexpectedException_Is500_WithoutInternals_AndLoggedWithTheRequestId()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite(), mapExtra: app =>
+            app.MapGet("/test/throw", IResult () => throw new InvalidOperationException("connection string Password=hunter2")));
+        var response = await server.Client.GetAsync("/test/throw");
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("hunter2", body);
+        Assert.DoesNotContain("InvalidOperationException", body);
+        var problem = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+        Assert.Equal("urn:upswing:problem:internal", problem.Str("type"));
+        var logged = Assert.Single(server.Logs.Problems, p => p.Exception is InvalidOperationException);
+        Assert.Equal(LogLevel.Error, logged.Level);
+    }
+
+    [Fact]
+    public async Task Dashboard_RedirectsAnonymousVisitorsToSignIn()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress };
+        var response = await client.GetAsync("/w/demo/keys");
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/signin?ReturnUrl=", response.Headers.Location!.PathAndQuery);
+    }
+
+    [Fact]
+    public async Task FirstStart_WithAdminSettings_CreatesThatAdminOnce()
+    {
+        var db = TestDatabase.Sqlite();
+        var settings = new Dictionary<string, string?> { ["Admin:Email"] = "Boss@Example.com", ["Admin:Password"] = "first-password" };
+        var first = await UpswingTestServer.StartAsync(db, settings, demo: true);
+        var user = await first.WithServicesAsync(sp => sp.GetRequiredService<Upswing.Access.UserService>().SignInAsync("boss@example.com", "first-password", CancellationToken.None));
+        Assert.True(user is { IsAdmin: true, MustChangePassword: false });
+        await first.StopAsync();
+
+        settings["Admin:Password"] = "changed-in-env";
+        await using var second = await UpswingTestServer.StartAsync(db, settings, demo: true);
+        var stillFirst = await second.WithServicesAsync(sp => sp.GetRequiredService<Upswing.Access.UserService>().SignInAsync("boss@example.com", "first-password", CancellationToken.None));
+        Assert.NotNull(stillFirst);
+    }
+}

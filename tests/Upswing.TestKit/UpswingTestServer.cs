@@ -71,7 +71,10 @@ public sealed class UpswingTestServer : IAsyncDisposable
     public static async Task<UpswingTestServer> StartAsync(TestDatabase database, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool demo = false, bool autoMigrate = true, Action<WebApplication>? mapExtra = null)
     {
         var logs = new LogCapture();
-        var overrides = database.Settings().Concat(settings ?? []).Append(new("urls", "http://127.0.0.1:0"));
+        var overrides = database.Settings()
+            .Append(new("Logging:LogLevel:Upswing", "Debug"))
+            .Concat(settings ?? [])
+            .Append(new("urls", "http://127.0.0.1:0"));
         var app = UpswingWebApp.Build(new CommandLineSettings(), new StartupOptions { AutoMigrate = autoMigrate, Demo = demo }, overrides, builder =>
         {
             builder.Logging.ClearProviders();

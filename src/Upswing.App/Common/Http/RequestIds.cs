@@ -1,20 +1,20 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Upswing.Common.Http;
 
 /// <summary>
-/// Gives every request an id that appears in the X-Request-Id response header, in every log line
-/// of the request (the hosting log scope carries TraceIdentifier), in audit entries and in problem bodies.
-/// A well-formed incoming X-Request-Id is kept so ids can follow a call across services.
+/// Every response carries the server's request id (HttpContext.TraceIdentifier) in X-Request-Id. The same
+/// id is the RequestId of every log line of the request (ASP.NET's hosting log scope), the requestId of
+/// problem bodies and the request_id of audit entries. A well-formed X-Request-Id sent by the client is
+/// kept as ClientRequestId in the log scope, so a call can be followed across services.
 /// </summary>
-internal sealed class RequestIdMiddleware(RequestDelegate next)
+internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
 {
     public const string Header = "X-Request-Id";
 
-    public Task InvokeAsync(HttpContext context)
+    public async Task InvokeAsync(HttpContext context)
     {
-        var incoming = context.Request.Headers[Header].ToString();
-        context.TraceIdentifier = IsAcceptable(incoming) ? incoming : Guid.CreateVersion7().ToString("N");
         // Set as the response starts, so error handlers that clear the response cannot drop it.
         context.Response.OnStarting(static state =>
         {
@@ -22,7 +22,18 @@ internal sealed class RequestIdMiddleware(RequestDelegate next)
             http.Response.Headers[Header] = http.TraceIdentifier;
             return Task.CompletedTask;
         }, context);
-        return next(context);
+
+        var incoming = context.Request.Headers[Header].ToString();
+        if (!IsAcceptable(incoming))
+        {
+            await next(context);
+            return;
+        }
+
+        using (logger.BeginScope(new KeyValuePair<string, object>[] { new("ClientRequestId", incoming) }))
+        {
+            await next(context);
+        }
     }
 
     internal static bool IsAcceptable(string value) =>

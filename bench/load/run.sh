@@ -17,6 +17,7 @@ CONNECTIONS="64"
 THREADS="2"
 WARMUP="3s"
 TARGETS=()
+HEADERS=()
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
@@ -30,6 +31,7 @@ Usage: bench/load/run.sh [options]
   --threads N        wrk threads (default 2)
   --warmup D         unmeasured wrk run before each target, 0 to skip (default 3s)
   --target URL       extra loopback URL to measure, e.g. http://127.0.0.1:5000/health
+  --header H         header sent to the extra targets, e.g. "Authorization: Bearer us_sk_…" (repeatable)
                      (repeatable; the server must already be running)
   -h, --help         this help
 
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --threads)     need_value "$@"; THREADS="$2"; shift 2 ;;
     --warmup)      need_value "$@"; WARMUP="$2"; shift 2 ;;
     --target)      need_value "$@"; TARGETS+=("$2"); shift 2 ;;
+    --header)      need_value "$@"; HEADERS+=(-H "$2"); shift 2 ;;
     -h|--help)     usage; exit 0 ;;
     *)             die "unknown argument '$1' (see --help)" ;;
   esac
@@ -193,15 +196,17 @@ fi
 
 measure() {
   local url="$1" out rps avg p50 p99 non2xx sockerr code
-  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" || true)"
+  shift
+  local -a headers=("$@")
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${headers[@]+"${headers[@]}"}" "$url" || true)"
   [[ "$code" =~ ^2 ]] || WARNINGS+=("$url answered HTTP ${code:-no response} before the run; its numbers measure that response, not the endpoint's happy path")
   if [[ "$WARMUP" != "0" && "$WARMUP" != "0s" ]]; then
     log "warming up $url ($WARMUP, not measured)"
-    run_wrk /dev/null -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" || true
+    run_wrk /dev/null -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${headers[@]+"${headers[@]}"}" "$url" || true
   fi
   log "measuring $url (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
   out="$WORK_DIR/wrk.$(( ${#ROWS[@]} )).txt"
-  run_wrk "$out" -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" \
+  run_wrk "$out" -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${headers[@]+"${headers[@]}"}" "$url" \
     || { cat "$out" >&2; die "wrk failed against $url"; }
   rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
   avg="$(awk '$1 == "Latency" && NF >= 5 {print $2; exit}' "$out")"
@@ -226,7 +231,7 @@ wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 
 for t in "${TARGETS[@]+"${TARGETS[@]}"}"; do
-  measure "$t"
+  measure "$t" "${HEADERS[@]+"${HEADERS[@]}"}"
 done
 
 # ---------------------------------------------------------------- report

@@ -51,7 +51,7 @@ internal static class UpswingWebApp
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         builder.Services.AddUpswingProblemDetails();
-        builder.Services.AddOpenApi("v1");
+        builder.Services.AddUpswingOpenApi();
         builder.Services.AddAntiforgery(o => o.Cookie.Name = "upswing_af");
         builder.Services.AddAccessHttp();
         builder.Services.AddRazorComponents();

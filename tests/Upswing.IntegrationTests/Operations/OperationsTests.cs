@@ -63,6 +63,8 @@ public sealed class OperationsTests
         Assert.Contains("/api/v1/members/{id}", paths);
         Assert.Contains("/api/v1/audit", paths);
         Assert.Contains("/api/v1/workspaces/{idOrSlug}", paths);
+        Assert.Equal("bearer", document["components"]!["securitySchemes"]!["apiKey"]!.Str("scheme"));
+        Assert.Equal("Upswing API", document["info"]!.Str("title"));
         var ui = await server.Client.GetAsync("/docs/index.html");
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Contains("swagger", await ui.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);

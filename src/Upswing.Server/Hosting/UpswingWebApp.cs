@@ -50,7 +50,10 @@ internal static class UpswingWebApp
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
+        // Registered before AddProblemDetails' JSON writer, so it is asked first.
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Http.IProblemDetailsWriter, HtmlProblemWriter>();
         builder.Services.AddUpswingProblemDetails();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Http.IProblemDetailsWriter, FallbackJsonProblemWriter>();
         builder.Services.AddUpswingOpenApi();
         builder.Services.AddAntiforgery(o => o.Cookie.Name = "upswing_af");
         builder.Services.AddAccessHttp();

@@ -113,6 +113,24 @@ public sealed class OperationsTests
     }
 
     [Fact]
+    public async Task BrowserNavigation_ToAMissingPage_GetsAnHtmlPage_ApiClientsGetJson()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());
+        using var browser = new HttpRequestMessage(HttpMethod.Get, "/no-such-page");
+        browser.Headers.Accept.ParseAdd("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");
+        var page = await server.Client.SendAsync(browser);
+        Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains(page.Headers.GetValues("X-Request-Id").Single(), html);
+        Assert.Contains("<main", html);
+
+        using var api = new HttpRequestMessage(HttpMethod.Get, "/api/v1/nope");
+        api.Headers.Accept.ParseAdd("text/html");
+        Assert.Equal("application/problem+json", (await server.Client.SendAsync(api)).Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Dashboard_RedirectsAnonymousVisitorsToSignIn()
     {
         await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite());

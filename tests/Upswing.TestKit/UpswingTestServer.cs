@@ -133,14 +133,7 @@ public sealed class UpswingTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
-        await app.StopAsync();
-        await app.DisposeAsync();
-        if (Database.Provider == DatabaseProvider.Sqlite)
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        }
-
+        await StopAsync();
         try
         {
             Directory.Delete(Database.DataDir, recursive: true);

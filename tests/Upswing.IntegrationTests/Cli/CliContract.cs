@@ -144,44 +144,138 @@ public sealed class CliOnSqlite : CliContract
     [Fact]
     public async Task Serve_OnAFreshDirectory_PrintsTheDashboardUrlAndAOneTimePassword()
     {
-        var db = TestDatabase.Sqlite();
-        var port = System.Net.Sockets.TcpListener.Create(0) is var l ? StartAndStop(l) : 0;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var serve = await ServeProcess.StartAsync(TestDatabase.Sqlite(), ["--demo"]);
+        Assert.Contains($"Dashboard: {serve.BaseAddress}/", serve.Banner);
+        Assert.Matches("Sign in as admin@upswing.local with this one-time password \\(shown once\\): [A-Za-z0-9]{20}", serve.Banner);
+        using var http = new HttpClient { BaseAddress = new Uri(serve.BaseAddress) };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/signin")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Serve_WithInvalidSettings_ExitsWithOneLine()
+    {
+        var result = await UpswingCliRunner.RunAsync(["serve", "--urls", "http://127.0.0.1:0", "--data-dir", TestDatabase.Sqlite().DataDir],
+            environment: new Dictionary<string, string> { ["UPSWING_Data__SqliteBusyTimeoutMs"] = "5" });
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.StartsWith("upswing: invalid configuration:", result.StdErr.Trim().Split('\n').Last());
+        Assert.Contains("SqliteBusyTimeoutMs", result.StdErr);
+    }
+
+    [Fact]
+    public async Task Serve_WithAnOtlpEndpoint_ExportsTracesAndMetrics()
+    {
+        var port = FreePort();
+        using var collector = new System.Net.HttpListener();
+        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
+        collector.Start();
+        var received = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        var receiving = Task.Run(async () =>
+        {
+            while (collector.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await collector.GetContextAsync();
+                }
+                catch (System.Net.HttpListenerException)
+                {
+                    return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                received.AddOrUpdate(context.Request.Url!.AbsolutePath, body.Length, (_, n) => n + body.Length);
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        });
+
+        await using var serve = await ServeProcess.StartAsync(TestDatabase.Sqlite(), [], new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        });
+        using var http = new HttpClient { BaseAddress = new Uri(serve.BaseAddress) };
+        await Infrastructure.WaitUntilAsync(async () =>
+        {
+            await http.GetAsync("/health/live");
+            return received.GetValueOrDefault("/v1/traces") > 0 && received.GetValueOrDefault("/v1/metrics") > 0;
+        }, TimeSpan.FromSeconds(30), "OTLP traces and metrics");
+        collector.Stop();
+        await receiving;
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>`upswing serve` as a separate process, read until it prints its banner.</summary>
+internal sealed class ServeProcess : IAsyncDisposable
+{
+    private readonly System.Diagnostics.Process process;
+
+    private ServeProcess(System.Diagnostics.Process process, string baseAddress, string banner)
+    {
+        this.process = process;
+        BaseAddress = baseAddress;
+        Banner = banner;
+    }
+
+    public string BaseAddress { get; }
+
+    public string Banner { get; }
+
+    public static async Task<ServeProcess> StartAsync(TestDatabase db, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    {
+        var address = $"http://127.0.0.1:{CliOnSqlite.FreePort()}";
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "upswing.dll"), "--demo", "--urls", $"http://127.0.0.1:{port}", "--data-dir", db.DataDir])
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "upswing.dll"), "serve", "--urls", address, .. db.CliArguments, .. args])
         {
             start.ArgumentList.Add(a);
         }
 
-        using var process = System.Diagnostics.Process.Start(start)!;
-        try
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            var banner = new System.Text.StringBuilder();
-            while (!banner.ToString().Contains("API docs", StringComparison.Ordinal))
+            start.Environment[name] = value;
+        }
+
+        var process = System.Diagnostics.Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var banner = new System.Text.StringBuilder();
+        while (!banner.ToString().Contains("API docs", StringComparison.Ordinal))
+        {
+            var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line is null)
             {
-                var line = await process.StandardOutput.ReadLineAsync(cts.Token) ?? throw new InvalidOperationException("upswing exited: " + await process.StandardError.ReadToEndAsync(cts.Token));
-                banner.AppendLine(line);
+                throw new InvalidOperationException("upswing serve exited: " + await process.StandardError.ReadToEndAsync(timeout.Token));
             }
 
-            Assert.Contains($"Dashboard: http://127.0.0.1:{port}/", banner.ToString());
-            Assert.Matches("Sign in as admin@upswing.local with this one-time password \\(shown once\\): [A-Za-z0-9]{20}", banner.ToString());
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready", cts.Token)).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/signin", cts.Token)).StatusCode);
+            banner.AppendLine(line);
         }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-        }
+
+        // Keep draining stdout (JSON logs) so the child never blocks on a full pipe.
+        _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        return new ServeProcess(process, address, banner.ToString());
     }
 
-    private static int StartAndStop(System.Net.Sockets.TcpListener listener)
+    public async ValueTask DisposeAsync()
     {
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync(CancellationToken.None);
+        process.Dispose();
     }
 }
 

@@ -231,27 +231,23 @@ internal static class UpswingCli
         {
             return await run();
         }
-        catch (Exception ex) when (ex is System.Reflection.TargetInvocationException or AggregateException && ex.InnerException is not null)
+        catch (Exception ex) when (Describe(ex) is { } message)
         {
-            return await Guarded(() => throw ex.InnerException!);
-        }
-        catch (CliException ex)
-        {
-            return Fail(ex.Message);
-        }
-        catch (OptionsValidationException ex)
-        {
-            return Fail($"invalid configuration: {string.Join(" ", ex.Failures)}");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Fail(ex.Message);
-        }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return Fail($"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
+            return Fail(message);
         }
     }
+
+    /// <summary>The one line an operator sees for an expected failure; null lets a real bug surface with its stack.</summary>
+    private static string? Describe(Exception ex) => ex switch
+    {
+        System.Reflection.TargetInvocationException or AggregateException when ex.InnerException is { } inner => Describe(inner),
+        CliException => ex.Message,
+        OptionsValidationException options => $"invalid configuration: {string.Join(" ", options.Failures)}",
+        InvalidOperationException => ex.Message,
+        System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or IOException or UnauthorizedAccessException or ArgumentException
+            => $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}",
+        _ => null,
+    };
 
     private static int Fail(string message)
     {

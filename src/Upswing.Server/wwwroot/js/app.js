@@ -43,6 +43,18 @@
     wireCopyButtons(root);
   }
 
+  // htmx looks for hx-confirm on the element that issues the request and its ancestors. For a boosted
+  // form that is the form, so the question on the pressed submit button (Revoke, Remove) was never
+  // asked and the action ran at once. Ask it here; the form's own hx-confirm stays htmx's business.
+  document.addEventListener("htmx:confirm", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    var submitter = trigger && trigger.submitter;
+    var question = submitter && submitter.getAttribute("hx-confirm");
+    if (!question || event.detail.question) return;
+    event.preventDefault();
+    if (window.confirm(question)) event.detail.issueRequest(true);
+  });
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:load", function (event) { enhance(event.target); });
 })();

@@ -14,7 +14,13 @@ public sealed record AuditEntryDto(
 /// <summary>Appends audit entries to the caller's unit of work and reads them back.</summary>
 public sealed class AuditLog(UpswingDb db, TimeProvider time, IHttpContextAccessor http)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Readable snapshots: enums by name, and no \uXXXX escapes for ordinary text. The dashboard and the
+    // API encode on output, so relaxed escaping in storage is safe.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>
     /// Adds an entry to <paramref name="unitOfWork"/> without saving, so it commits in the same

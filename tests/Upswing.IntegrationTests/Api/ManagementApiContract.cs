@@ -179,6 +179,26 @@ public abstract class ManagementApiContract(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task AuditSnapshots_AreReadable_EnumsByName()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        var invited = await (await api.PostAsJsonAsync("/api/v1/members", new { email = Infrastructure.Unique("r") + "@example.com", role = "editor" })).ReadOkAsync();
+        await api.PatchJsonAsync($"/api/v1/members/{invited["member"]!.Str("id")}", new { role = "viewer" });
+        await api.PatchJsonAsync($"/api/v1/workspaces/{ws.Workspace.Id}", new { name = "Café — Growth" });
+        var change = (await (await api.GetAsync("/api/v1/audit?action=member.role_changed")).ReadOkAsync())[0]!;
+        Assert.Equal("editor", change["before"]!["role"]!.GetValue<string>());
+        Assert.Equal("viewer", change["after"]!["role"]!.GetValue<string>());
+        var stored = await Server.WithServicesAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<Upswing.Data.UpswingDb>();
+            return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+                db.AuditEntries.Where(a => a.WorkspaceId == ws.Workspace.Id && a.Action == "workspace.updated").Select(a => a.After!));
+        });
+        Assert.Contains("Café — Growth", stored);
+    }
+
+    [Fact]
     public async Task AuditEntry_NeverContainsTheKeyItself()
     {
         var ws = await Server.CreateWorkspaceAsync();

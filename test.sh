@@ -27,7 +27,6 @@ configuration=${CONFIGURATION:-Release}
 results=$(mktemp -d)
 
 echo "==> restore and build ($configuration)"
-dotnet tool restore >/dev/null
 dotnet build Upswing.slnx -c "$configuration" --disable-build-servers -nologo -clp:ErrorsOnly
 
 echo "==> dotnet format --verify-no-changes"

@@ -9,6 +9,8 @@ namespace Upswing.Benchmarks;
 [MemoryDiagnoser]
 public class SmallBenchmarks
 {
+    // Boxed once, as ASP.NET Core does for status codes, so the benchmark measures the exporter, not boxing.
+    private static readonly object Status200 = 200;
     private readonly Meter meter = new("Upswing.Bench");
     private Counter<long> counter = null!;
     private Histogram<double> histogram = null!;
@@ -33,8 +35,8 @@ public class SmallBenchmarks
     public Guid NewId() => Ids.New(TimeProvider.System);
 
     [Benchmark(Description = "counter.Add with 3 tags, exported")]
-    public void Count() => counter.Add(1, new("route", "/api/v1/keys"), new("method", "GET"), new("status", 200));
+    public void Count() => counter.Add(1, new("route", "/api/v1/keys"), new("method", "GET"), new("status", Status200));
 
     [Benchmark(Description = "histogram.Record with 3 tags, exported")]
-    public void Record() => histogram.Record(0.0042, new("route", "/api/v1/keys"), new("method", "GET"), new("status", 200));
+    public void Record() => histogram.Record(0.0042, new("route", "/api/v1/keys"), new("method", "GET"), new("status", Status200));
 }

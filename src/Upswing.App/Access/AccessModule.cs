@@ -21,7 +21,8 @@ public static class AccessModule
     public static IHostApplicationBuilder AddAccess(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddScoped<ApiKeyService>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddScoped(sp => new ApiKeyService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ApiKeyCache>()));
         services.AddScoped(sp => new UserService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<IPasswordHasher<User>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddScoped<MemberService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();

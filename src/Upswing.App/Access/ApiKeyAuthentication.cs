@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Upswing.Common;
@@ -19,7 +20,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    ApiKeyService keys,
+    ApiKeyCache cache,
     IProblemDetailsService problems)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -56,7 +57,9 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail($"The '{Truncate(value.Scheme)}' authorization scheme is not supported; send 'Bearer <key>'.");
         }
 
-        var identity = await keys.AuthenticateAsync(presented, Context.RequestAborted);
+        // The hot path: a recently verified key needs neither a DbContext nor a query.
+        var identity = ApiKeyService.LooksLikeKey(presented) ? cache.GetWithoutDatabase(Secrets.Sha256Hex(presented), ApiKeyService.LastUsedResolution) : null;
+        identity ??= await Context.RequestServices.GetRequiredService<ApiKeyService>().AuthenticateAsync(presented, Context.RequestAborted);
         if (identity is null)
         {
             return AuthenticateResult.Fail("The API key is not valid or has been revoked.");

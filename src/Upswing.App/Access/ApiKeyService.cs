@@ -17,14 +17,26 @@ public sealed record CreatedApiKey(string Key, ApiKeyDto ApiKey);
 public sealed record KeyIdentity(Guid KeyId, Guid WorkspaceId, ApiKeyKind Kind, string Prefix, Guid? EnvironmentId);
 
 /// <summary>Issues, lists, revokes and verifies API keys. Keys are stored as SHA-256 hashes.</summary>
-public sealed class ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider time)
+public sealed class ApiKeyService
 {
+    private readonly UpswingDb db;
+    private readonly AuditLog audit;
+    private readonly TimeProvider time;
+    private readonly ApiKeyCache cache;
+
+    internal ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider time, ApiKeyCache cache)
+    {
+        this.db = db;
+        this.audit = audit;
+        this.time = time;
+        this.cache = cache;
+    }
+
     public const string SecretPrefix = "us_sk_";
     public const string ClientPrefix = "us_ck_";
     private const int VisiblePrefixLength = 12;
 
-    // Recording every use would turn each authenticated read into a write; a minute is precise enough.
-    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+    internal static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
     public async Task<Result<CreatedApiKey>> CreateAsync(WorkspaceContext caller, ApiKeyKind kind, string? environment, string? name, CancellationToken ct)
     {
@@ -112,6 +124,7 @@ public sealed class ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider tim
         if (key.RevokedAt is null)
         {
             key.RevokedAt = time.GetUtcNow();
+            cache.Remove(key.Hash);
             audit.Record(db, caller.WorkspaceId, caller.Actor, "key.revoked", "api_key", key.Id.ToString(), new { key.Name, key.Prefix, RevokedAt = (DateTimeOffset?)null }, new { key.Name, key.Prefix, key.RevokedAt });
             await db.SaveChangesAsync(ct);
         }
@@ -119,15 +132,26 @@ public sealed class ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider tim
         return await ToDtoAsync(key, ct);
     }
 
+    /// <summary>True when the text has the shape of an Upswing key; anything else is rejected before hashing.</summary>
+    public static bool LooksLikeKey(string presented) =>
+        presented.Length is >= 20 and <= 128
+        && (presented.StartsWith(SecretPrefix, StringComparison.Ordinal) || presented.StartsWith(ClientPrefix, StringComparison.Ordinal));
+
     /// <summary>The identity behind a presented key, or null when it is unknown, malformed or revoked.</summary>
     public async Task<KeyIdentity?> AuthenticateAsync(string presented, CancellationToken ct)
     {
-        if (presented.Length is < 20 or > 128 || !(presented.StartsWith(SecretPrefix, StringComparison.Ordinal) || presented.StartsWith(ClientPrefix, StringComparison.Ordinal)))
+        if (!LooksLikeKey(presented))
         {
             return null;
         }
 
         var hash = Secrets.Sha256Hex(presented);
+        if (cache.Get(hash) is { } cached)
+        {
+            await RecordUseIfDueAsync(hash, cached.KeyId, ct);
+            return cached;
+        }
+
         var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Hash == hash, ct);
         // The index lookup already matched; the fixed-time comparison keeps any later refactor
         // (say, a prefix lookup) from turning into a timing oracle.
@@ -136,15 +160,24 @@ public sealed class ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider tim
             return null;
         }
 
-        var now = time.GetUtcNow();
-        if (key.LastUsedAt is null || key.LastUsedAt < now - LastUsedResolution)
+        var identity = new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId);
+        cache.Set(hash, identity, key.LastUsedAt ?? DateTimeOffset.MinValue);
+        await RecordUseIfDueAsync(hash, key.Id, ct);
+        return identity;
+    }
+
+    // Recording every use would turn each authenticated read into a write; once a minute per key is enough.
+    private async Task RecordUseIfDueAsync(string hash, Guid keyId, CancellationToken ct)
+    {
+        if (!cache.UseIsDue(hash, LastUsedResolution))
         {
-            var threshold = now - LastUsedResolution;
-            await db.ApiKeys.Where(k => k.Id == key.Id && (k.LastUsedAt == null || k.LastUsedAt < threshold))
-                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), ct);
+            return;
         }
 
-        return new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId);
+        var now = time.GetUtcNow();
+        var threshold = now - LastUsedResolution;
+        await db.ApiKeys.Where(k => k.Id == keyId && (k.LastUsedAt == null || k.LastUsedAt < threshold))
+            .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), ct);
     }
 
     private async Task<ApiKeyDto> ToDtoAsync(ApiKey key, CancellationToken ct) => ToDto(key, await EnvironmentKeysAsync(key.WorkspaceId, ct));

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 
 namespace Upswing.Common;
 
@@ -39,8 +38,9 @@ public static class Ids
             sequence = counter;
         }
 
+        // Guid.NewGuid's random bits are far cheaper than a CSPRNG call per id, and ids are not secrets.
         Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes[8..]);
+        Guid.NewGuid().TryWriteBytes(bytes);
         BinaryPrimitives.WriteInt64BigEndian(bytes, milliseconds << 16);
         bytes[6] = (byte)(0x70 | (sequence >> 8));
         bytes[7] = (byte)sequence;

@@ -45,6 +45,25 @@ public abstract class ManagementApiContract(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task KeyRevokedByAnotherNode_IsRejectedWithinTheCacheLifetime()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/workspaces")).StatusCode);
+        // Another node revokes it: straight in the shared database, this node's cache is not told.
+        await Server.WithServicesAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<Upswing.Data.UpswingDb>();
+            return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ExecuteUpdateAsync(
+                db.ApiKeys.Where(k => k.WorkspaceId == ws.Workspace.Id),
+                s => s.SetProperty(k => k.RevokedAt, DateTimeOffset.UnixEpoch));
+        });
+        await Infrastructure.WaitUntilAsync(
+            async () => (await api.GetAsync("/api/v1/workspaces")).StatusCode == HttpStatusCode.Unauthorized,
+            ApiKeyCache.TimeToLive + TimeSpan.FromSeconds(5), "the revoked key to be rejected");
+    }
+
+    [Fact]
     public async Task UsingAKey_RecordsWhenItWasLastUsed()
     {
         var ws = await Server.CreateWorkspaceAsync();

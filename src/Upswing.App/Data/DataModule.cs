@@ -25,21 +25,23 @@ public static class DataModule
         // The provider is fixed for the life of the process, so it is read once here.
         var options = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
         var provider = TryDetect(options.Database) ? options.Provider : DatabaseProvider.Sqlite;
+        // Pooled contexts: options are built once and context instances are reused across requests.
         if (provider == DatabaseProvider.Postgres)
         {
             services.AddSingleton(_ => new NpgsqlDataSourceBuilder(DatabaseProviders.ToNpgsqlConnectionString(options.Database!)).Build());
             services.AddSingleton<SqlDialect, PostgresDialect>();
-            services.AddDbContext<UpswingDb>((sp, db) => db.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql => npgsql.MigrationsAssembly(PostgresMigrationsAssembly)));
+            services.AddDbContextPool<UpswingDb>((sp, db) => db.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql => npgsql.MigrationsAssembly(PostgresMigrationsAssembly)));
         }
         else
         {
-            services.AddSingleton<SqlDialect>(sp => new SqliteDialect(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value));
-            services.AddDbContext<UpswingDb>((sp, db) =>
+            services.AddSingleton(sp => new SqlitePragmas(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.SqliteBusyTimeoutMs));
+            services.AddSingleton<SqlDialect>(sp => new SqliteDialect(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value, sp.GetRequiredService<SqlitePragmas>()));
+            services.AddDbContextPool<UpswingDb>((sp, db) =>
             {
                 var current = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
                 Directory.CreateDirectory(current.DataDir);
                 db.UseSqlite(SqliteConnectionStrings.For(current), sqlite => sqlite.MigrationsAssembly(SqliteMigrationsAssembly))
-                    .AddInterceptors(new SqlitePragmas(current.SqliteBusyTimeoutMs));
+                    .AddInterceptors(sp.GetRequiredService<SqlitePragmas>());
             });
         }
 

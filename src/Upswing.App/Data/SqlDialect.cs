@@ -32,9 +32,8 @@ public abstract class SqlDialect
     }
 }
 
-internal sealed class SqliteDialect(DatabaseOptions options) : SqlDialect
+internal sealed class SqliteDialect(DatabaseOptions options, SqlitePragmas pragmas) : SqlDialect
 {
-    private readonly SqlitePragmas pragmas = new(options.SqliteBusyTimeoutMs);
     private readonly string connectionString = SqliteConnectionStrings.For(options);
 
     public override DatabaseProvider Provider => DatabaseProvider.Sqlite;
@@ -46,7 +45,7 @@ internal sealed class SqliteDialect(DatabaseOptions options) : SqlDialect
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct);
-        await pragmas.ConnectionOpenedAsync(connection, null!, ct);
+        pragmas.Apply(connection);
         return connection;
     }
 }

@@ -1,11 +1,15 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Upswing.Data;
 
 /// <summary>
-/// Sets Upswing's SQLite pragmas on every opened connection. Pooled connections are reopened
-/// often, and per-connection pragmas (busy_timeout, synchronous, foreign_keys) do not persist in the file.
+/// Sets Upswing's SQLite pragmas on every physical connection. Microsoft.Data.Sqlite pools connections and a
+/// pooled "open" reuses the same sqlite3 handle, whose per-connection settings (busy_timeout, synchronous,
+/// foreign_keys) are still in force, so each handle is configured once, not on every open: running the
+/// pragmas per open cost more than the queries of a typical request.
 /// </summary>
 internal sealed class SqlitePragmas(int busyTimeoutMs) : DbConnectionInterceptor
 {
@@ -15,19 +19,31 @@ internal sealed class SqlitePragmas(int busyTimeoutMs) : DbConnectionInterceptor
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; " +
         $"PRAGMA busy_timeout={busyTimeoutMs}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-20000;";
 
+    private readonly ConditionalWeakTable<object, object> configured = [];
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
-    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = pragmas;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // Pragmas are local and fast; the synchronous call avoids an async state machine per open.
+        Apply(connection);
+        return Task.CompletedTask;
     }
 
     public void Apply(DbConnection connection)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = pragmas;
-        command.ExecuteNonQuery();
+        object key = connection is SqliteConnection { Handle: { } handle } ? handle : connection;
+        if (configured.TryGetValue(key, out _))
+        {
+            return;
+        }
+
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = pragmas;
+            command.ExecuteNonQuery();
+        }
+
+        configured.AddOrUpdate(key, key);
     }
 }

@@ -41,6 +41,22 @@ public sealed class MemberService(UpswingDb db, UserService users, AuditLog audi
             .Select(m => (WorkspaceRole?)m.Role).FirstOrDefaultAsync(ct);
     }
 
+    /// <summary>Makes the owners of <paramref name="sourceWorkspaceId"/> owners of <paramref name="target"/>'s workspace too.</summary>
+    public async Task CopyOwnersAsync(Guid sourceWorkspaceId, WorkspaceContext target, CancellationToken ct)
+    {
+        var owners = await db.Memberships.AsNoTracking()
+            .Where(m => m.WorkspaceId == sourceWorkspaceId && m.Role == WorkspaceRole.Owner)
+            .Select(m => new { m.UserId, m.User!.Email }).ToListAsync(ct);
+        foreach (var owner in owners)
+        {
+            var membership = new Membership { Id = Ids.New(time), WorkspaceId = target.WorkspaceId, UserId = owner.UserId, Role = WorkspaceRole.Owner, CreatedAt = time.GetUtcNow() };
+            db.Memberships.Add(membership);
+            audit.Record(db, target.WorkspaceId, target.Actor, "member.added", "member", membership.Id.ToString(), null, new { owner.Email, Role = WorkspaceRole.Owner });
+        }
+
+        await db.SaveChangesAsync(ct);
+    }
+
     public async Task<Result<InvitedMember>> InviteAsync(WorkspaceContext caller, string? email, WorkspaceRole role, CancellationToken ct)
     {
         if (!caller.Role.AtLeast(WorkspaceRole.Admin))

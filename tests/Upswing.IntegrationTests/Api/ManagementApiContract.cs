@@ -97,6 +97,31 @@ public abstract class ManagementApiContract(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task CreateWorkspace_WithAKey_MakesASiblingWithTheSameOwnersAndItsOwnKey()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        var slug = Infrastructure.Unique("sibling");
+        var response = await api.PostAsJsonAsync("/api/v1/workspaces", new { name = "Client B", slug });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await response.ReadAsync();
+        Assert.Equal(slug, created["workspace"]!.Str("slug"));
+        Assert.Equal(["production", "development"], created["workspace"]!["environments"]!.AsArray().Select(e => e!.Str("key")));
+
+        using var sibling = Server.NewClient(created.Str("secretKey"));
+        var owners = await (await sibling.GetAsync("/api/v1/members")).ReadOkAsync();
+        Assert.Equal(ws.OwnerUser.Email, Assert.Single(owners.AsArray())!.Str("email"));
+        Assert.Equal("owner", owners[0]!.Str("role"));
+        var audit = (await (await sibling.GetAsync("/api/v1/audit")).ReadOkAsync()).AsArray().Select(a => a!.Str("action")).ToList();
+        Assert.Equal(["key.created", "member.added", "workspace.created"], audit);
+
+        // The creating key still sees only its own workspace.
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/v1/workspaces/{slug}")).StatusCode);
+        var taken = await api.PostAsJsonAsync("/api/v1/workspaces", new { name = "Again", slug });
+        Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
+    }
+
+    [Fact]
     public async Task UpdateWorkspace_RenamesAndRejectsATakenSlug()
     {
         var ws = await Server.CreateWorkspaceAsync();

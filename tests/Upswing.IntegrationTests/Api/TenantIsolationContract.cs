@@ -25,7 +25,13 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     [
         new("GET", "/api/v1/workspaces/", _ => "/api/v1/workspaces", null, ListExcludes(r => r.B.Workspace.Id.ToString())),
         new("GET", "/api/v1/workspaces/{idOrSlug}", r => $"/api/v1/workspaces/{r.B.Workspace.Id}", null, NotFound),
-        new("POST", "/api/v1/workspaces/", _ => "/api/v1/workspaces", new { name = "x" }, Status(HttpStatusCode.Forbidden)),
+        new("POST", "/api/v1/workspaces/", _ => "/api/v1/workspaces", new { name = "sibling" }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var created = await response.ReadAsync();
+            Assert.NotEqual(r.B.Workspace.Id.ToString(), created["workspace"]!.Str("id"));
+            Assert.DoesNotContain(created["workspace"]!.Str("id"), (await (await r.Owner.GetAsync("/api/v1/workspaces")).ReadOkAsync()).Ids());
+        }),
         new("PATCH", "/api/v1/workspaces/{idOrSlug}", r => $"/api/v1/workspaces/{r.B.Workspace.Slug}", new { name = "hijacked" }, async (response, r) =>
         {
             await NotFound(response, r);
@@ -105,12 +111,6 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("urn:upswing:problem:not-found", (await response.ReadAsync()).Str("type"));
     }
-
-    private static Func<HttpResponseMessage, Resources, Task> Status(HttpStatusCode status) => (response, _) =>
-    {
-        Assert.Equal(status, response.StatusCode);
-        return Task.CompletedTask;
-    };
 
     private static Func<HttpResponseMessage, Resources, Task> ListExcludes(Func<Resources, string> id) => async (response, r) =>
     {

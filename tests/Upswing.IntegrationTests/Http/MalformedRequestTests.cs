@@ -80,7 +80,8 @@ public sealed class MalformedRequestTests(SqliteServerFixture fixture) : IClassF
         new("slug with spaces", "PATCH", "/api/v1/workspaces/" + Own, "Bearer " + Secret, "application/json", Utf8("{\"slug\":\"Bad Slug\"}"), 400, "validation"),
         new("empty workspace name", "PATCH", "/api/v1/workspaces/" + Own, "Bearer " + Secret, "application/json", Utf8("{\"name\":\"\"}"), 400, "validation"),
         new("update unknown workspace", "PATCH", "/api/v1/workspaces/" + Guid.NewGuid(), "Bearer " + Secret, "application/json", Utf8("{}"), 404, "not-found"),
-        new("create workspace with a key", "POST", "/api/v1/workspaces", "Bearer " + Secret, "application/json", Utf8("{\"name\":\"x\"}"), 403, "forbidden"),
+        new("create workspace without a name", "POST", "/api/v1/workspaces", "Bearer " + Secret, "application/json", Utf8("{\"slug\":\"no-name\"}"), 400, "validation"),
+        new("create workspace with a bad slug", "POST", "/api/v1/workspaces", "Bearer " + Secret, "application/json", Utf8("{\"name\":\"x\",\"slug\":\"-x-\"}"), 400, "validation"),
         new("unknown workspace slug", "GET", "/api/v1/workspaces/does-not-exist", "Bearer " + Secret, null, null, 404, "not-found"),
 
         // Query strings.

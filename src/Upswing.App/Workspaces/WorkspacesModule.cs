@@ -6,8 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Upswing.Access;
 using Upswing.Common;
-using Upswing.Data;
 using Upswing.Common.Http;
+using Upswing.Data;
 
 namespace Upswing.Workspaces;
 

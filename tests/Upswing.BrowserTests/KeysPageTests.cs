@@ -28,6 +28,7 @@ public sealed class KeysPageTests(ChromiumFixture fixture)
         await Expect(row).ToContainTextAsync(name);
         await Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("client");
         await Expect(row.Locator("td").Nth(3)).ToHaveTextAsync("production");
+        await Expect(page.GetByLabel("Name", new() { Exact = true })).ToHaveValueAsync("");
         await Expect(row.Locator("td").Nth(6)).ToHaveTextAsync("active");
         await session.ScreenshotAsync("keys.png");
 

@@ -4,6 +4,7 @@ using Upswing.Access;
 using Upswing.Audit;
 using Upswing.Data;
 using Upswing.Demo;
+using Upswing.Flags;
 using Upswing.Workspaces;
 
 namespace Upswing.Common;
@@ -17,6 +18,7 @@ public static class UpswingModules
         builder.AddAudit();
         builder.AddWorkspaces();
         builder.AddAccess();
+        builder.AddFlags();
         builder.Services.AddScoped<DemoData>();
         return builder;
     }

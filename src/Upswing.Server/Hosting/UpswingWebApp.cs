@@ -4,6 +4,7 @@ using Upswing.Access;
 using Upswing.Audit;
 using Upswing.Common;
 using Upswing.Common.Http;
+using Upswing.Flags;
 using Upswing.Operations;
 using Upswing.Server.Components;
 using Upswing.Workspaces;
@@ -83,6 +84,7 @@ internal static class UpswingWebApp
         app.MapWorkspaces();
         app.MapAccess();
         app.MapAudit();
+        app.MapFlags();
         app.MapDashboard();
         mapExtra?.Invoke(app);
         app.MapOpenApi("/openapi/{documentName}.json");

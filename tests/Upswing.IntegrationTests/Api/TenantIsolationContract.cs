@@ -19,7 +19,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     private sealed record Probe(string Method, string Route, Func<Resources, string> Url, object? Body, Func<HttpResponseMessage, Resources, Task> Check);
 
     /// <summary>Workspace B's resources, and clients for A (intruder) and B (owner).</summary>
-    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, HttpClient Intruder, HttpClient Owner);
+    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, string BFeatureKey, string BFeatureId, string BGroupId, HttpClient Intruder, HttpClient Owner);
 
     private static readonly Probe[] Probes =
     [
@@ -65,6 +65,45 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         }),
         new("GET", "/api/v1/audit/", _ => "/api/v1/audit", null, ListExcludes(r => r.BAuditId)),
         new("GET", "/api/v1/audit/{id:guid}", r => $"/api/v1/audit/{r.BAuditId}", null, NotFound),
+        new("GET", "/api/v1/features/", _ => "/api/v1/features", null, ListExcludesOrEmpty(r => r.BFeatureId)),
+        new("GET", "/api/v1/features/{key}", r => $"/api/v1/features/{r.BFeatureKey}", null, NotFound),
+        new("POST", "/api/v1/features/", _ => "/api/v1/features", new { key = "intruder-flag", valueType = "boolean", defaultValue = true }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder-flag", await r.Owner.GetStringAsync("/api/v1/features"));
+        }),
+        new("PATCH", "/api/v1/features/{key}", r => $"/api/v1/features/{r.BFeatureKey}", new { description = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.DoesNotContain("hijacked", await r.Owner.GetStringAsync($"/api/v1/features/{r.BFeatureKey}"));
+        }),
+        new("PUT", "/api/v1/features/{key}/environments/{environment}", r => $"/api/v1/features/{r.BFeatureKey}/environments/production", new { enabled = false }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.True((await (await r.Owner.GetAsync($"/api/v1/features/{r.BFeatureKey}")).ReadOkAsync())["environments"]!["production"]!["enabled"]!.GetValue<bool>());
+        }),
+        new("DELETE", "/api/v1/features/{key}", r => $"/api/v1/features/{r.BFeatureKey}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/features/{r.BFeatureKey}")).StatusCode);
+        }),
+        new("GET", "/api/v1/saved-groups/", _ => "/api/v1/saved-groups", null, ListExcludesOrEmpty(r => r.BGroupId)),
+        new("GET", "/api/v1/saved-groups/{id:guid}", r => $"/api/v1/saved-groups/{r.BGroupId}", null, NotFound),
+        new("POST", "/api/v1/saved-groups/", _ => "/api/v1/saved-groups", new { key = "intruders", name = "Intruders", type = "list", attributeKey = "id", values = new[] { "x" } }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruders", await r.Owner.GetStringAsync("/api/v1/saved-groups"));
+        }),
+        new("PATCH", "/api/v1/saved-groups/{id:guid}", r => $"/api/v1/saved-groups/{r.BGroupId}", new { name = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.DoesNotContain("hijacked", await r.Owner.GetStringAsync($"/api/v1/saved-groups/{r.BGroupId}"));
+        }),
+        new("DELETE", "/api/v1/saved-groups/{id:guid}", r => $"/api/v1/saved-groups/{r.BGroupId}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/saved-groups/{r.BGroupId}")).StatusCode);
+        }),
     ];
 
     public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
@@ -102,8 +141,10 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var owner = Server.NewClient(b.SecretKey);
         var key = await (await owner.PostAsJsonAsync("/api/v1/keys", new { kind = "secret", name = "b-only" })).ReadOkAsync();
         var member = await (await owner.PostAsJsonAsync("/api/v1/members", new { email = Infrastructure.Unique("b-member") + "@example.com", role = "editor" })).ReadOkAsync();
+        var group = await (await owner.PostAsJsonAsync("/api/v1/saved-groups", new { key = Infrastructure.Unique("beta"), name = "Beta", type = "list", attributeKey = "id", values = new[] { "u1" } })).ReadOkAsync();
+        var feature = await (await owner.PostAsJsonAsync("/api/v1/features", new { key = Infrastructure.Unique("b-flag"), valueType = "boolean", defaultValue = false })).ReadOkAsync();
         var audit = await (await owner.GetAsync("/api/v1/audit?limit=1")).ReadOkAsync();
-        return new Resources(a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), Server.NewClient(a.SecretKey), owner);
+        return new Resources(a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"), Server.NewClient(a.SecretKey), owner);
     }
 
     private static async Task NotFound(HttpResponseMessage response, Resources _)
@@ -118,6 +159,10 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         Assert.DoesNotContain(id(r), list.Ids());
         Assert.NotEmpty(list.AsArray());
     };
+
+    // A's own list may be empty; what matters is that B's resource is not in it.
+    private static Func<HttpResponseMessage, Resources, Task> ListExcludesOrEmpty(Func<Resources, string> id) => async (response, r) =>
+        Assert.DoesNotContain(id(r), (await response.ReadOkAsync()).Ids());
 
     private static async Task KeyStillWorks(HttpResponseMessage response, Resources r)
     {

@@ -84,6 +84,13 @@ public sealed class MalformedRequestTests(SqliteServerFixture fixture) : IClassF
         new("create workspace with a bad slug", "POST", "/api/v1/workspaces", "Bearer " + Secret, "application/json", Utf8("{\"name\":\"x\",\"slug\":\"-x-\"}"), 400, "validation"),
         new("unknown workspace slug", "GET", "/api/v1/workspaces/does-not-exist", "Bearer " + Secret, null, null, 404, "not-found"),
 
+        new("feature rule of an unknown type", "POST", "/api/v1/features", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"f\",\"valueType\":\"boolean\",\"defaultValue\":true,\"environments\":{\"production\":{\"rules\":[{\"type\":\"teleport\"}]}}}"), 400, "bad-request"),
+        new("feature without a value type", "POST", "/api/v1/features", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"f\",\"defaultValue\":true}"), 400, "validation"),
+        new("feature rules not a list", "PUT", "/api/v1/features/nope/environments/production", "Bearer " + Secret, "application/json", Utf8("{\"rules\":{}}"), 400, "bad-request"),
+        new("unknown feature", "PATCH", "/api/v1/features/nope", "Bearer " + Secret, "application/json", Utf8("{}"), 404, "not-found"),
+        new("saved group of an unknown type", "POST", "/api/v1/saved-groups", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"g\",\"name\":\"G\",\"type\":\"magic\"}"), 400, "validation"),
+        new("saved group values not a list", "POST", "/api/v1/saved-groups", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"g\",\"name\":\"G\",\"type\":\"list\",\"values\":\"a,b\"}"), 400, "bad-request"),
+
         // Query strings.
         new("audit limit zero", "GET", "/api/v1/audit?limit=0", "Bearer " + Secret, null, null, 400, "validation"),
         new("audit limit not a number", "GET", "/api/v1/audit?limit=abc", "Bearer " + Secret, null, null, 400, "bad-request"),

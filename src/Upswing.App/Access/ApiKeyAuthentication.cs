@@ -5,7 +5,6 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Upswing.Common;
@@ -20,7 +19,6 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    ApiKeyCache cache,
     IProblemDetailsService problems)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -57,9 +55,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail($"The '{Truncate(value.Scheme)}' authorization scheme is not supported; send 'Bearer <key>'.");
         }
 
-        // The hot path: a recently verified key needs neither a DbContext nor a query.
-        var identity = ApiKeyService.LooksLikeKey(presented) ? cache.GetWithoutDatabase(Secrets.Sha256Hex(presented), ApiKeyService.LastUsedResolution) : null;
-        identity ??= await Context.RequestServices.GetRequiredService<ApiKeyService>().AuthenticateAsync(presented, Context.RequestAborted);
+        var identity = await KeyLookup.FindAsync(Context, presented);
         if (identity is null)
         {
             return AuthenticateResult.Fail("The API key is not valid or has been revoked.");

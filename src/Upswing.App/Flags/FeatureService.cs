@@ -28,7 +28,7 @@ public sealed record UpdateFeatureRequest(JsonElement? DefaultValue, string? Des
 public sealed record FeatureEnvironmentRequest(bool? Enabled, IReadOnlyList<FeatureRule>? Rules);
 
 /// <summary>Creates, changes and lists feature flags; validates values against the feature's type and rules against the workspace.</summary>
-public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimeProvider time)
+public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimeProvider time, SdkPayloadCache payloads)
 {
     public const int MaxRulesPerEnvironment = 100;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -126,7 +126,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         db.Set<Feature>().Add(feature);
         var dto = ToDto(feature, environments);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "feature.created", "feature", feature.Key, null, dto);
-        return await SaveAsync(dto, $"A feature with key '{request.Key}' already exists.", ct);
+        return await SaveAsync(caller, dto, $"A feature with key '{request.Key}' already exists.", ct);
     }
 
     public async Task<Result<FeatureDto>> UpdateAsync(WorkspaceContext caller, string key, UpdateFeatureRequest request, CancellationToken ct)
@@ -158,7 +158,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         Touch(feature);
         var after = ToDto(feature, environments);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "feature.updated", "feature", feature.Key, before, after);
-        return await SaveAsync(after, null, ct);
+        return await SaveAsync(caller, after, null, ct);
     }
 
     /// <summary>Replaces a feature's switch and rules in one environment.</summary>
@@ -196,7 +196,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         Touch(feature);
         var after = ToDto(feature, environments);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "feature.environment_changed", "feature", feature.Key, before.Environments[environment], after.Environments[environment]);
-        return await SaveAsync(after, null, ct);
+        return await SaveAsync(caller, after, null, ct);
     }
 
     public async Task<Result<FeatureDto>> DeleteAsync(WorkspaceContext caller, string key, CancellationToken ct)
@@ -211,6 +211,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         db.Set<Feature>().Remove(feature);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "feature.deleted", "feature", feature.Key, dto, null);
         await db.SaveChangesAsync(ct);
+        payloads.Invalidate(caller.WorkspaceId);
         return dto;
     }
 
@@ -231,11 +232,12 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         feature.UpdatedAt = time.GetUtcNow();
     }
 
-    private async Task<Result<FeatureDto>> SaveAsync(FeatureDto dto, string? conflict, CancellationToken ct)
+    private async Task<Result<FeatureDto>> SaveAsync(WorkspaceContext caller, FeatureDto dto, string? conflict, CancellationToken ct)
     {
         try
         {
             await db.SaveChangesAsync(ct);
+            payloads.Invalidate(caller.WorkspaceId);
             return dto;
         }
         catch (DbUpdateException) when (conflict is not null)

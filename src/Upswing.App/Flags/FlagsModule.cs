@@ -16,11 +16,17 @@ public static class FlagsModule
     {
         builder.Services.AddScoped<FeatureService>();
         builder.Services.AddScoped<SavedGroupService>();
+        builder.Services.AddScoped<SdkPayloadBuilder>();
+        builder.Services.AddSingleton<SdkPayloadCache>();
+        // SDKs run in browsers on other origins; the payload is public to any holder of the client key.
+        builder.Services.AddCors(cors => cors.AddPolicy(SdkEndpoints.CorsPolicy, policy => policy
+            .AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST").WithExposedHeaders("ETag", "x-sse-support")));
         return builder;
     }
 
     public static IEndpointRouteBuilder MapFlags(this IEndpointRouteBuilder app)
     {
+        app.MapSdkEndpoints();
         var features = app.MapManagementGroup("/features", "Features");
         features.MapGet("/", ListFeatures).WithName("ListFeatures");
         features.MapGet("/{key}", GetFeature).WithName("GetFeature");

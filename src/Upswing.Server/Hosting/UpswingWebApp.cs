@@ -75,6 +75,7 @@ internal static class UpswingWebApp
         app.UseBadRequestProblems();
         app.UseStaticFiles();
         app.UseRouting();
+        app.UseCors();
         app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();

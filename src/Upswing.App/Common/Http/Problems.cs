@@ -99,6 +99,9 @@ public static class Problems
     public static ProblemHttpResult NotFoundProblem(string detail) =>
         TypedResults.Problem(statusCode: 404, type: NotFound, title: TitleFor(404), detail: detail);
 
+    public static ProblemHttpResult UnauthorizedProblem(string detail) =>
+        TypedResults.Problem(statusCode: 401, type: Unauthorized, title: TitleFor(401), detail: detail);
+
     public static ProblemHttpResult ForbiddenProblem(string detail) =>
         TypedResults.Problem(statusCode: 403, type: Forbidden, title: TitleFor(403), detail: detail);
 

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Upswing.TestKit;
+
+namespace Upswing.IntegrationTests.Sdk;
+
+/// <summary>
+/// The official GrowthBook JavaScript SDK (npm @growthbook/growthbook), pointed at a running Upswing with
+/// apiHost and clientKey, reads our payload and reaches the values our rules mean.
+/// </summary>
+public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFixture<SqliteServerFixture>
+{
+    private static readonly string ScriptDirectory = Path.Combine(Infrastructure.RepositoryRoot, "tests", "Upswing.IntegrationTests", "Sdk", "js");
+    private static readonly SemaphoreSlim InstallGate = new(1, 1);
+
+    [Fact]
+    public async Task OfficialJsSdk_EvaluatesOurPayload()
+    {
+        await EnsureSdkInstalledAsync();
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        using var api = fixture.Server.NewClient(ws.SecretKey);
+        await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = "beta", name = "Beta", type = "list", attributeKey = "email", values = new[] { "ann@example.com", "bob@example.com" } })).ReadOkAsync();
+        await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = "eu", name = "EU", type = "condition", condition = new { country = new Dictionary<string, string[]> { ["$in"] = ["FR", "DE"] } } })).ReadOkAsync();
+        await (await api.PostAsJsonAsync("/api/v1/features", new
+        {
+            key = "checkout",
+            valueType = "string",
+            defaultValue = "classic",
+            environments = new Dictionary<string, object>
+            {
+                ["production"] = new
+                {
+                    rules = new object[]
+                    {
+                        new { id = "staff", type = "force", condition = new { staff = true }, value = "staff-preview" },
+                        new { id = "disabled", type = "force", value = "never", enabled = false },
+                        new { id = "beta-eu", type = "force", value = "one-page", savedGroups = new[] { "beta", "eu" } },
+                        // GrowthBook compares a missing attribute as if it were below any number, hence $exists.
+                        new { id = "new-users", type = "force", condition = new { signupDays = new Dictionary<string, object> { ["$exists"] = true, ["$lt"] = 7 } }, value = "guided" },
+                    },
+                },
+            },
+        })).ReadOkAsync();
+        await (await api.PostAsJsonAsync("/api/v1/features", new { key = "max-items", valueType = "number", defaultValue = 20 })).ReadOkAsync();
+
+        (object Attributes, string Checkout, string Source, string? RuleId)[] cases =
+        [
+            (new { id = "1", staff = true, email = "ann@example.com", country = "FR" }, "staff-preview", "force", "staff"),
+            (new { id = "2", email = "ann@example.com", country = "FR" }, "one-page", "force", "beta-eu"),
+            (new { id = "3", email = "ann@example.com", country = "US" }, "classic", "defaultValue", ""),
+            (new { id = "4", email = "eve@example.com", country = "DE", signupDays = 3 }, "guided", "force", "new-users"),
+            (new { id = "5", signupDays = 30 }, "classic", "defaultValue", ""),
+        ];
+        var input = new JsonArray(cases.Select(c => (JsonNode?)new JsonObject
+        {
+            ["attributes"] = System.Text.Json.JsonSerializer.SerializeToNode(c.Attributes),
+            ["features"] = new JsonArray("checkout", "max-items", "unknown-flag"),
+        }).ToArray());
+
+        var output = await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString());
+        var results = JsonNode.Parse(output)!.AsArray();
+        for (var i = 0; i < cases.Length; i++)
+        {
+            var checkout = results[i]!["checkout"]!;
+            Assert.Equal((cases[i].Checkout, cases[i].Source, cases[i].RuleId ?? ""), (checkout.Str("value"), checkout.Str("source"), checkout.Str("ruleId")));
+            Assert.Equal(20, results[i]!["max-items"]!["value"]!.GetValue<int>());
+            Assert.Equal("unknownFeature", results[i]!["unknown-flag"]!.Str("source"));
+        }
+    }
+
+    private static async Task EnsureSdkInstalledAsync()
+    {
+        Infrastructure.Require(FindOnPath("node") is not null && FindOnPath("npm") is not null, "Node.js and npm are needed to run the official GrowthBook JS SDK (apt-get install nodejs npm).");
+        await InstallGate.WaitAsync();
+        try
+        {
+            if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "@growthbook", "growthbook")))
+            {
+                await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], null);
+            }
+        }
+        finally
+        {
+            InstallGate.Release();
+        }
+    }
+
+    private static Task<string> RunNodeAsync(IReadOnlyList<string> args, string stdin) => RunAsync("node", args, stdin);
+
+    private static async Task<string> RunAsync(string file, IReadOnlyList<string> args, string? stdin)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = ScriptDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+        return await stdout;
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+}

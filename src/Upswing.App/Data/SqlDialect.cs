@@ -20,6 +20,12 @@ public abstract class SqlDialect
 
 
     /// <summary>
+    /// Tells every node sharing the database that something changed (PostgreSQL NOTIFY, delivered after the
+    /// caller's commit). A no-op on the embedded database, where there is only one node.
+    /// </summary>
+    public abstract Task NotifyAsync(string channel, string payload, CancellationToken ct);
+
+    /// <summary>
     /// An INSERT that silently skips rows that collide with a unique constraint: the building block
     /// of idempotent writes (dedup on message ids, one job per unique key). Both providers spell it
     /// ON CONFLICT DO NOTHING; the method exists so callers never hand-roll it.
@@ -41,6 +47,8 @@ internal sealed class SqliteDialect(DatabaseOptions options, SqlitePragmas pragm
     public override string ForUpdateSkipLocked => string.Empty;
 
 
+    public override Task NotifyAsync(string channel, string payload, CancellationToken ct) => Task.CompletedTask;
+
     public override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct)
     {
         var connection = new SqliteConnection(connectionString);
@@ -60,6 +68,14 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
 
     public override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct) =>
         await dataSource.OpenConnectionAsync(ct);
+
+    public override async Task NotifyAsync(string channel, string payload, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
+        command.Parameters.AddWithValue("channel", channel);
+        command.Parameters.AddWithValue("payload", payload);
+        await command.ExecuteNonQueryAsync(ct);
+    }
 }
 
 internal static class SqliteConnectionStrings

@@ -28,7 +28,7 @@ public sealed record UpdateFeatureRequest(JsonElement? DefaultValue, string? Des
 public sealed record FeatureEnvironmentRequest(bool? Enabled, IReadOnlyList<FeatureRule>? Rules);
 
 /// <summary>Creates, changes and lists feature flags; validates values against the feature's type and rules against the workspace.</summary>
-public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimeProvider time, SdkPayloadCache payloads)
+public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimeProvider time, FlagChangeFeed changes)
 {
     public const int MaxRulesPerEnvironment = 100;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -211,7 +211,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         db.Set<Feature>().Remove(feature);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "feature.deleted", "feature", feature.Key, dto, null);
         await db.SaveChangesAsync(ct);
-        payloads.Invalidate(caller.WorkspaceId);
+        await changes.PublishAsync(caller.WorkspaceId, ct);
         return dto;
     }
 
@@ -237,7 +237,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         try
         {
             await db.SaveChangesAsync(ct);
-            payloads.Invalidate(caller.WorkspaceId);
+            await changes.PublishAsync(caller.WorkspaceId, ct);
             return dto;
         }
         catch (DbUpdateException) when (conflict is not null)

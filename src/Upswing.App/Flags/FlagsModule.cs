@@ -18,6 +18,9 @@ public static class FlagsModule
         builder.Services.AddScoped<SavedGroupService>();
         builder.Services.AddScoped<SdkPayloadBuilder>();
         builder.Services.AddSingleton<SdkPayloadCache>();
+        builder.Services.AddSingleton<FlagChanges>();
+        builder.Services.AddSingleton<FlagChangeFeed>();
+        builder.Services.AddHostedService<FlagChangeListener>();
         // SDKs run in browsers on other origins; the payload is public to any holder of the client key.
         builder.Services.AddCors(cors => cors.AddPolicy(SdkEndpoints.CorsPolicy, policy => policy
             .AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST").WithExposedHeaders("ETag", "x-sse-support")));

@@ -16,7 +16,7 @@ public sealed record SavedGroupDto(
 public sealed record SavedGroupRequest(string? Key, string? Name, string? Type, string? AttributeKey, IReadOnlyList<JsonElement>? Values, JsonElement? Condition);
 
 /// <summary>Saved groups: named audiences that feature rules reference by key.</summary>
-public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider time, SdkPayloadCache payloads)
+public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider time, FlagChangeFeed changes)
 {
     public const int MaxValues = 10_000;
 
@@ -72,7 +72,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         var dto = ToDto(group);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "saved_group.created", "saved_group", group.Id.ToString(), null, dto);
         await db.SaveChangesAsync(ct);
-        payloads.Invalidate(caller.WorkspaceId);
+        await changes.PublishAsync(caller.WorkspaceId, ct);
         return dto;
     }
 
@@ -119,7 +119,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         var after = ToDto(group);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "saved_group.updated", "saved_group", group.Id.ToString(), before, after);
         await db.SaveChangesAsync(ct);
-        payloads.Invalidate(caller.WorkspaceId);
+        await changes.PublishAsync(caller.WorkspaceId, ct);
         return after;
     }
 
@@ -152,7 +152,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         db.Set<SavedGroup>().Remove(group);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "saved_group.deleted", "saved_group", group.Id.ToString(), dto, null);
         await db.SaveChangesAsync(ct);
-        payloads.Invalidate(caller.WorkspaceId);
+        await changes.PublishAsync(caller.WorkspaceId, ct);
         return dto;
     }
 

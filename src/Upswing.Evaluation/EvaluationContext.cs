@@ -30,6 +30,9 @@ public sealed record EvaluationContext
     /// <summary>Contextual bandits by key.</summary>
     public IReadOnlyDictionary<string, ContextualBanditDefinition> ContextualBandits { get; init; } = FrozenDictionary<string, ContextualBanditDefinition>.Empty;
 
+    /// <summary>Legacy groups the user belongs to (group name to membership).</summary>
+    public IReadOnlyDictionary<string, bool> Groups { get; init; } = FrozenDictionary<string, bool>.Empty;
+
     /// <summary>False turns every experiment off.</summary>
     public bool Enabled { get; init; } = true;
 

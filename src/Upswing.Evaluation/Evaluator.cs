@@ -306,6 +306,16 @@ public static class Evaluator
             }
         }
 
+        if (exp.Groups is { Count: > 0 } groups && !groups.Any(g => ctx.Groups.GetValueOrDefault(g)))
+        {
+            return NotIn(ctx, exp, featureId);
+        }
+
+        if (exp.Url is { } urlPattern && !UrlTargeting.MatchesLegacyUrl(ctx.Url, urlPattern))
+        {
+            return NotIn(ctx, exp, featureId);
+        }
+
         if (exp.UrlPatterns is { Count: > 0 } patterns && !UrlTargeting.IsTargeted(ctx.Url ?? "", patterns))
         {
             return NotIn(ctx, exp, featureId);

@@ -30,6 +30,15 @@ public static class GrowthBookJson
             }
         }
 
+        var groups = new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (json["groups"] is JsonObject gs)
+        {
+            foreach (var (k, v) in gs)
+            {
+                groups[k] = JsValues.Truthy(v);
+            }
+        }
+
         var bandits = new Dictionary<string, ContextualBanditDefinition>(StringComparer.Ordinal);
         if (json["contextualBandits"] is JsonObject cbs)
         {
@@ -58,6 +67,7 @@ public static class GrowthBookJson
             ForcedFeatures = forcedFeatures,
             SavedGroups = json["savedGroups"] is JsonObject sg ? (JsonObject)sg.DeepClone() : null,
             ContextualBandits = bandits,
+            Groups = groups,
             Enabled = GetBool(json["enabled"]) ?? true,
             QaMode = GetBool(json["qaMode"]) ?? false,
             StickyBuckets = sticky,
@@ -145,6 +155,8 @@ public static class GrowthBookJson
             ? up.OfType<JsonObject>().Select(p => new UrlPattern(GetString(p["type"]) ?? "simple", GetBool(p["include"]) ?? true, GetString(p["pattern"]) ?? "")).ToList()
             : null,
         PersistQueryString = GetBool(json["persistQueryString"]),
+        Url = GetString(json["url"]),
+        Groups = json["groups"] is JsonArray g ? g.Select(GetString).OfType<string>().ToList() : null,
     };
 
     /// <summary>Parses a contextual bandit definition.</summary>
@@ -278,6 +290,8 @@ public static class GrowthBookJson
         Put(json, "bucketVersion", e.BucketVersion);
         Put(json, "minBucketVersion", e.MinBucketVersion);
         Put(json, "persistQueryString", e.PersistQueryString);
+        Put(json, "url", e.Url);
+        Put(json, "groups", e.Groups is { } groups ? new JsonArray(groups.Select(g => (JsonNode)g).ToArray()) : null);
         if (e.ContextualBandit is { } cb)
         {
             var cbJson = new JsonObject { ["leafId"] = cb.LeafId, ["variationWeights"] = Doubles(cb.VariationWeights) };

@@ -125,6 +125,12 @@ public sealed record Experiment
     /// <summary>Users with a sticky bucket from an older version are excluded.</summary>
     public int? MinBucketVersion { get; init; }
 
+    /// <summary>Legacy URL targeting: a regex tested against the full URL and its path.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>Legacy group targeting: the user must be in one of these context groups.</summary>
+    public IReadOnlyList<string>? Groups { get; init; }
+
     /// <summary>URL targeting (redirect experiments).</summary>
     public IReadOnlyList<UrlPattern>? UrlPatterns { get; init; }
 

@@ -76,6 +76,28 @@ public static class UrlTargeting
         return redirects;
     }
 
+    /// <summary>Legacy experiment URL targeting: the regex matches the full URL or its path (from the first "/" after the host).</summary>
+    public static bool MatchesLegacyUrl(string? url, string pattern)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return false;
+        }
+
+        try
+        {
+            var regex = new Regex(pattern, RegexOptions.CultureInvariant, RegexTimeout);
+            var withoutScheme = Regex.Replace(url, "^https?://", "", RegexOptions.None, RegexTimeout);
+            var slash = withoutScheme.IndexOf('/', StringComparison.Ordinal);
+            var pathOnly = slash >= 0 ? withoutScheme[slash..] : "/";
+            return regex.IsMatch(url) || regex.IsMatch(pathOnly);
+        }
+        catch (Exception e) when (e is ArgumentException or RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Adds the current URL's query parameters that the redirect URL does not already set.</summary>
     public static string MergeQueryStrings(string currentUrl, string redirectUrl)
     {

@@ -48,5 +48,7 @@ public sealed class DatabaseProvidersTests
         public override string ForUpdateSkipLocked => "";
 
         public override Task<System.Data.Common.DbConnection> OpenConnectionAsync(CancellationToken ct) => throw new NotSupportedException();
+
+        public override Task NotifyAsync(string channel, string payload, CancellationToken ct) => Task.CompletedTask;
     }
 }

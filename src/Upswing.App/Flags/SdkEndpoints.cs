@@ -3,8 +3,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Upswing.Access;
 using Upswing.Common.Http;
+using Upswing.Evaluation;
+using System.Text.Json.Nodes;
 
 namespace Upswing.Flags;
+
+/// <summary>Body of POST /api/eval/{clientKey}, as GrowthBook SDKs send it in remote-evaluation mode.</summary>
+public sealed record RemoteEvalRequest(JsonObject? Attributes, string? Url, Dictionary<string, int>? ForcedVariations, JsonArray? ForcedFeatures);
 
 /// <summary>The endpoints GrowthBook SDKs call, at the paths they use, authenticated by the client key in the URL.</summary>
 internal static class SdkEndpoints
@@ -19,12 +24,63 @@ internal static class SdkEndpoints
         app.MapGet("/api/features/{clientKey}", GetFeatures).WithName("GetSdkFeatures").WithTags("SDK")
             .RequireCors(CorsPolicy)
             .WithSummary("The GrowthBook SDK payload for the client key's environment (ETag / If-None-Match supported).");
+        app.MapPost("/api/eval/{clientKey}", EvaluateRemotely).WithName("RemoteEvaluate").WithTags("SDK")
+            .RequireCors(CorsPolicy)
+            .WithSummary("GrowthBook remote evaluation: the payload with every feature already evaluated for the posted attributes.");
         app.MapGet("/sub/{clientKey}", StreamFeatures).WithName("StreamSdkFeatures").WithTags("SDK")
             .RequireCors(CorsPolicy)
             .WithSummary("Server-sent events: a `features` event with the payload now and after every change.");
     }
 
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(25);
+
+    /// <summary>
+    /// GrowthBook's remote evaluation: the SDK posts its user and gets each feature as a fixed value, with the
+    /// experiment it came from in `tracks` so the SDK can still fire its tracking callback. Rules never leave the server.
+    /// </summary>
+    private static async Task<IResult> EvaluateRemotely(string clientKey, RemoteEvalRequest request, HttpContext http, SdkPayloadCache payloads)
+    {
+        var (identity, environmentId, problem) = await ClientKeyAsync(http, clientKey);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var payload = await payloads.GetAsync(identity!.WorkspaceId, environmentId, http.RequestAborted);
+        var context = payload.Model with
+        {
+            Attributes = request.Attributes ?? [],
+            Url = request.Url,
+            ForcedVariations = request.ForcedVariations ?? [],
+            // GrowthBook sends forced features as [[key, value], …].
+            ForcedFeatures = request.ForcedFeatures?.OfType<JsonArray>().Where(pair => pair.Count == 2 && pair[0] is JsonValue key && key.TryGetValue<string>(out _))
+                .ToDictionary(pair => pair[0]!.GetValue<string>(), pair => pair[1]?.DeepClone(), StringComparer.Ordinal) ?? [],
+        };
+        var features = new JsonObject();
+        foreach (var key in context.Features.Keys)
+        {
+            var result = Evaluator.EvalFeature(context, key);
+            var definition = new JsonObject { ["defaultValue"] = result.Value?.DeepClone() };
+            if (result is { Experiment: { } experiment, ExperimentResult: { InExperiment: true } experimentResult })
+            {
+                definition["rules"] = new JsonArray(new JsonObject
+                {
+                    ["force"] = result.Value?.DeepClone(),
+                    ["tracks"] = new JsonArray(new JsonObject { ["experiment"] = GrowthBookJson.ToJson(experiment), ["result"] = GrowthBookJson.ToJson(experimentResult) }),
+                });
+            }
+
+            features[key] = definition;
+        }
+
+        return TypedResults.Json(new JsonObject
+        {
+            ["status"] = 200,
+            ["features"] = features,
+            ["experiments"] = new JsonArray(),
+            ["dateUpdated"] = payload.DateUpdated.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        });
+    }
 
     /// <summary>The client key's environment, or the problem to answer with.</summary>
     private static async Task<(KeyIdentity? Identity, Guid EnvironmentId, IResult? Problem)> ClientKeyAsync(HttpContext http, string clientKey)

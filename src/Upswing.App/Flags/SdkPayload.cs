@@ -6,8 +6,24 @@ using Upswing.Data;
 
 namespace Upswing.Flags;
 
-/// <summary>A built SDK payload: the exact bytes served and their ETag.</summary>
-public sealed record SdkPayload(byte[] Json, string ETag, DateTimeOffset DateUpdated);
+/// <summary>A built SDK payload: the exact bytes served, their ETag, and (parsed once, on first use) the evaluation model.</summary>
+public sealed record SdkPayload(byte[] Json, string ETag, DateTimeOffset DateUpdated)
+{
+    private Evaluation.EvaluationContext? model;
+
+    /// <summary>Features and saved groups ready for the evaluator; per-user contexts derive from it with `with`.</summary>
+    public Evaluation.EvaluationContext Model => model ??= Parse(Json);
+
+    private static Evaluation.EvaluationContext Parse(byte[] json)
+    {
+        var payload = JsonNode.Parse(json)!.AsObject();
+        return new Evaluation.EvaluationContext
+        {
+            Features = Evaluation.GrowthBookJson.ParseFeatures(payload["features"]!.AsObject()),
+            SavedGroups = payload["savedGroups"]?.AsObject(),
+        };
+    }
+}
 
 /// <summary>
 /// Builds the payload GrowthBook SDKs fetch from /api/features/{clientKey}: every feature switched on in the

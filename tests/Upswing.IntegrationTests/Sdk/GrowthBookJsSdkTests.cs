@@ -69,6 +69,71 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
         }
     }
 
+    [Fact]
+    public async Task TenThousandUsers_GetTheSameValuesFromTheJsSdkAndFromRemoteEvaluation()
+    {
+        await EnsureSdkInstalledAsync();
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        using var api = fixture.Server.NewClient(ws.SecretKey);
+        object Feature(string key, string type, object defaultValue, params object[] rules) => new
+        {
+            key,
+            valueType = type,
+            defaultValue,
+            environments = new Dictionary<string, object> { ["production"] = new { rules } },
+        };
+        foreach (var feature in (object[])
+        [
+            Feature("ramp", "boolean", false, new { type = "rollout", value = true, coverage = 0.3 }),
+            Feature("layout", "string", "control", new { type = "experiment", experimentKey = "layout-test", variations = new[] { "a", "b", "c" }, weights = new[] { 0.5, 0.25, 0.25 }, coverage = 0.8 }),
+            Feature("limit", "number", 10, new { type = "force", condition = new { country = new Dictionary<string, string[]> { ["$in"] = ["FR", "DE"] } }, value = 25 },
+                new { type = "experiment", variations = new[] { 10, 20 }, hashAttribute = "deviceId", fallbackAttribute = "id" }),
+            Feature("copy", "json", new { title = "Hello" }, new { type = "experiment", experimentKey = "copy-test", variations = new object[] { new { title = "Hello" }, new { title = "Welcome back" } }, coverage = 0.5 }),
+        ])
+        {
+            await (await api.PostAsJsonAsync("/api/v1/features", feature)).ReadOkAsync();
+        }
+
+        string[] countries = ["FR", "DE", "US", "JP", "BR"];
+        var keys = new[] { "ramp", "layout", "limit", "copy" };
+        var users = Enumerable.Range(0, 10_000).Select(i => i % 2 == 0
+            ? new JsonObject { ["id"] = $"user-{i}", ["country"] = countries[i % countries.Length] }
+            : new JsonObject { ["id"] = $"user-{i}", ["deviceId"] = $"device-{i * 7919}", ["country"] = countries[i % countries.Length] }).ToList();
+
+        var input = new JsonArray(users.Select(u => (JsonNode?)new JsonObject { ["attributes"] = u.DeepClone(), ["features"] = new JsonArray(keys.Select(k => (JsonNode?)k).ToArray()) }).ToArray());
+        var js = JsonNode.Parse(await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString()))!.AsArray();
+
+        var remote = new JsonNode[users.Count];
+        using var sdk = fixture.Server.NewClient();
+        await Parallel.ForAsync(0, users.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+        {
+            var response = await sdk.PostAsJsonAsync($"/api/eval/{ws.ClientKey}", new { attributes = users[i] }, ct);
+            remote[i] = (await response.ReadOkAsync())["features"]!;
+        });
+
+        var mismatches = new List<string>();
+        var variationsSeen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < users.Count; i++)
+        {
+            foreach (var key in keys)
+            {
+                var expected = js[i]![key]!["value"]?.ToJsonString();
+                var actual = remote[i][key]!["defaultValue"]?.ToJsonString();
+                variationsSeen.Add($"{key}={actual}");
+                if (expected != actual)
+                {
+                    mismatches.Add($"{users[i].ToJsonString()} {key}: js {expected}, upswing {actual}");
+                }
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches, e.g. {string.Join("; ", mismatches.Take(5))}");
+        // Every arm of every rule was reached, so the comparison covered them all.
+        Assert.Superset(
+            new HashSet<string>(["ramp=true", "ramp=false", "layout=\"a\"", "layout=\"b\"", "layout=\"c\"", "layout=\"control\"", "limit=25", "limit=10", "limit=20"], StringComparer.Ordinal),
+            variationsSeen);
+    }
+
     private static async Task EnsureSdkInstalledAsync()
     {
         Infrastructure.Require(FindOnPath("node") is not null && FindOnPath("npm") is not null, "Node.js and npm are needed to run the official GrowthBook JS SDK (apt-get install nodejs npm).");

@@ -1,10 +1,10 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Upswing.Access;
 using Upswing.Common.Http;
 using Upswing.Evaluation;
-using System.Text.Json.Nodes;
 
 namespace Upswing.Flags;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Upswing.TestKit;
 
 namespace Upswing.IntegrationTests.Sdk;
@@ -134,13 +135,47 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
             variationsSeen);
     }
 
+    [Fact]
+    public async Task UpdateThroughTheApi_ReachesTheJsSdkOverServerSentEvents()
+    {
+        await EnsureSdkInstalledAsync();
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        using var api = fixture.Server.NewClient(ws.SecretKey);
+        await (await api.PostAsJsonAsync("/api/v1/features", new { key = "headline", valueType = "string", defaultValue = "Grow faster" })).ReadOkAsync();
+
+        var start = new ProcessStartInfo("node") { WorkingDirectory = ScriptDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["stream.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey, "headline", "2"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            Assert.Equal("\"Grow faster\"", await process.StandardOutput.ReadLineAsync(timeout.Token));
+            // The SDK has its value and its stream; the change must arrive over the stream, not by polling.
+            await Infrastructure.WaitUntilAsync(() => Task.FromResult(fixture.Server.Services.GetRequiredService<Upswing.Flags.FlagChanges>().Workspaces().Contains(ws.Workspace.Id)), TimeSpan.FromSeconds(10), "the SDK's stream to connect");
+            await (await api.PatchJsonAsync("/api/v1/features/headline", new { defaultValue = "Grow together" })).ReadOkAsync();
+            Assert.Equal("\"Grow together\"", await process.StandardOutput.ReadLineAsync(timeout.Token));
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     private static async Task EnsureSdkInstalledAsync()
     {
         Infrastructure.Require(FindOnPath("node") is not null && FindOnPath("npm") is not null, "Node.js and npm are needed to run the official GrowthBook JS SDK (apt-get install nodejs npm).");
         await InstallGate.WaitAsync();
         try
         {
-            if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "@growthbook", "growthbook")))
+            if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "@growthbook", "growthbook")) || !Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "eventsource")))
             {
                 await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], null);
             }

@@ -18,6 +18,7 @@ THREADS="2"
 WARMUP="3s"
 TARGETS=()
 HEADERS=()
+LUA=()
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
@@ -32,6 +33,7 @@ Usage: bench/load/run.sh [options]
   --warmup D         unmeasured wrk run before each target, 0 to skip (default 3s)
   --target URL       extra loopback URL to measure, e.g. http://127.0.0.1:5000/health
   --header H         header sent to the extra targets, e.g. "Authorization: Bearer us_sk_…" (repeatable)
+  --lua FILE         wrk script for the extra targets (method, body), e.g. bench/load/eval-post.lua
                      (repeatable; the server must already be running)
   -h, --help         this help
 
@@ -49,6 +51,7 @@ while [[ $# -gt 0 ]]; do
     --warmup)      need_value "$@"; WARMUP="$2"; shift 2 ;;
     --target)      need_value "$@"; TARGETS+=("$2"); shift 2 ;;
     --header)      need_value "$@"; HEADERS+=(-H "$2"); shift 2 ;;
+    --lua)         need_value "$@"; LUA=(-s "$(realpath "$2")"); shift 2 ;;
     -h|--help)     usage; exit 0 ;;
     *)             die "unknown argument '$1' (see --help)" ;;
   esac
@@ -197,16 +200,17 @@ fi
 measure() {
   local url="$1" out rps avg p50 p99 non2xx sockerr code
   shift
-  local -a headers=("$@")
+  local -a headers=("$@") lua=()
+  [[ "$url" == "$BASE"* ]] || lua=("${LUA[@]+"${LUA[@]}"}")
   code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${headers[@]+"${headers[@]}"}" "$url" || true)"
   [[ "$code" =~ ^2 ]] || WARNINGS+=("$url answered HTTP ${code:-no response} before the run; its numbers measure that response, not the endpoint's happy path")
   if [[ "$WARMUP" != "0" && "$WARMUP" != "0s" ]]; then
     log "warming up $url ($WARMUP, not measured)"
-    run_wrk /dev/null -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${headers[@]+"${headers[@]}"}" "$url" || true
+    run_wrk /dev/null -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${headers[@]+"${headers[@]}"}" "${lua[@]+"${lua[@]}"}" "$url" || true
   fi
   log "measuring $url (wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency)"
   out="$WORK_DIR/wrk.$(( ${#ROWS[@]} )).txt"
-  run_wrk "$out" -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${headers[@]+"${headers[@]}"}" "$url" \
+  run_wrk "$out" -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${headers[@]+"${headers[@]}"}" "${lua[@]+"${lua[@]}"}" "$url" \
     || { cat "$out" >&2; die "wrk failed against $url"; }
   rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
   avg="$(awk '$1 == "Latency" && NF >= 5 {print $2; exit}' "$out")"

@@ -30,6 +30,7 @@ public static class FlagsModule
     public static IEndpointRouteBuilder MapFlags(this IEndpointRouteBuilder app)
     {
         app.MapSdkEndpoints();
+        app.MapOfrepEndpoints();
         var features = app.MapManagementGroup("/features", "Features");
         features.MapGet("/", ListFeatures).WithName("ListFeatures");
         features.MapGet("/{key}", GetFeature).WithName("GetFeature");

@@ -73,8 +73,9 @@ internal static class UpswingWebApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseBadRequestProblems();
-        app.UseStaticFiles();
         app.UseRouting();
+        // After routing: requests that matched an endpoint (every API call) skip the file-system probe.
+        app.UseStaticFiles();
         app.UseCors();
         app.UseRateLimiter();
         app.UseAuthentication();

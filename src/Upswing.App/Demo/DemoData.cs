@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Upswing.Access;
 using Upswing.Common;
+using Upswing.Flags;
 using Upswing.Workspaces;
 
 namespace Upswing.Demo;
@@ -9,7 +11,7 @@ namespace Upswing.Demo;
 /// role, keys for both environments, and the audit trail those actions leave. Later modules add their
 /// own demo content here through their public services. Running it twice changes nothing.
 /// </summary>
-public sealed class DemoData(WorkspaceService workspaces, MemberService members, ApiKeyService keys)
+public sealed class DemoData(WorkspaceService workspaces, MemberService members, ApiKeyService keys, FeatureService features, SavedGroupService savedGroups)
 {
     public const string Slug = "demo";
 
@@ -40,6 +42,45 @@ public sealed class DemoData(WorkspaceService workspaces, MemberService members,
         await keys.CreateAsync(caller, ApiKeyKind.Client, "production", "Web app (production)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Client, "development", "Web app (staging)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Secret, null, "Backend services", ct);
+        await SeedFlagsAsync(caller, ct);
         return workspace;
+    }
+
+    /// <summary>Flags a growing game would have: a staged rollout, a price test, copy variants, a JSON config.</summary>
+    private async Task SeedFlagsAsync(WorkspaceContext caller, CancellationToken ct)
+    {
+        Must(await savedGroups.CreateAsync(caller, new SavedGroupRequest("beta-testers", "Beta testers", "list", "email",
+            [Json("\"maya.okafor@example.com\""), Json("\"lucas.bergstrom@example.com\"")], null), ct));
+        Must(await features.CreateAsync(caller, new CreateFeatureRequest("new-onboarding", "boolean", Json("false"), "The guided first-run tour.", ["onboarding"],
+            Production(
+                new FeatureRule { Id = "beta", Type = FeatureRuleType.Force, SavedGroups = ["beta-testers"], Value = Json("true"), Description = "Beta testers see it first" },
+                new FeatureRule { Id = "ramp", Type = FeatureRuleType.Rollout, Value = Json("true"), Coverage = 0.5, Description = "Half of everyone else" })), ct));
+        Must(await features.CreateAsync(caller, new CreateFeatureRequest("shop-discount", "number", Json("0"), "Percent off in the critter shop.", ["shop", "pricing"],
+            Production(
+                new FeatureRule { Id = "eu-launch", Type = FeatureRuleType.Force, Condition = Json("{\"country\":{\"$in\":[\"FR\",\"DE\",\"NL\"]}}"), Value = Json("20") },
+                new FeatureRule { Id = "discount-test", Type = FeatureRuleType.Experiment, ExperimentKey = "discount-test", Variations = [Json("0"), Json("10"), Json("20")], Coverage = 0.8 })), ct));
+        Must(await features.CreateAsync(caller, new CreateFeatureRequest("welcome-copy", "string", Json("\"Welcome to Calicritters!\""), "Headline on the home screen.", ["copy"],
+            Production(new FeatureRule
+            {
+                Id = "headline-test",
+                Type = FeatureRuleType.Experiment,
+                ExperimentKey = "headline-test",
+                Variations = [Json("\"Welcome to Calicritters!\""), Json("\"Your critters missed you!\"")],
+            })), ct));
+        Must(await features.CreateAsync(caller, new CreateFeatureRequest("critter-colors", "json", Json("{\"palette\":[\"amber\",\"teal\",\"coral\"],\"rare\":\"gold\"}"), "Colours new critters hatch in.", ["game"], null), ct));
+    }
+
+    private static Dictionary<string, FeatureEnvironmentRequest> Production(params FeatureRule[] rules) =>
+        new() { ["production"] = new FeatureEnvironmentRequest(true, rules) };
+
+    private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
+
+    // Demo content is fixed: a failure here is a bug in this file, not a user's mistake.
+    private static void Must<T>(Result<T> result)
+    {
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Demo data is invalid: {result.Failure!.Message}");
+        }
     }
 }

@@ -97,6 +97,12 @@ public abstract class CliContract
             return await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Access.MemberService>(sp).ListAsync(workspace!.Id, CancellationToken.None);
         });
         Assert.Equal(4, members.Count);
+        var flags = await server.WithServicesAsync(async sp =>
+        {
+            var workspace = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Workspaces.WorkspaceService>(sp).GetBySlugAsync("demo", CancellationToken.None);
+            return await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Flags.FeatureService>(sp).ListAsync(workspace!.Id, includeArchived: false, CancellationToken.None);
+        });
+        Assert.Equal(["critter-colors", "new-onboarding", "shop-discount", "welcome-copy"], flags.Select(f => f.Key));
     }
 }
 

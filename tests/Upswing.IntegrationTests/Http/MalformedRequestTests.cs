@@ -126,6 +126,9 @@ public sealed class MalformedRequestTests(SqliteServerFixture fixture) : IClassF
         if (c.Body is not null)
         {
             request.Content = new ByteArrayContent(c.Body);
+            // A server may refuse an oversized body while it is still being sent and close the connection,
+            // which a client sees as a broken pipe. Waiting for 100-continue is what well-behaved clients do.
+            request.Headers.ExpectContinue = c.Body.Length > 64 * 1024;
             request.Content.Headers.ContentType = c.ContentType is null ? null : MediaTypeHeaderValue.Parse(c.ContentType);
         }
 

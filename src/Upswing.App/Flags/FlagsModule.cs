@@ -9,7 +9,7 @@ using Upswing.Common.Http;
 
 namespace Upswing.Flags;
 
-/// <summary>Feature flags and saved groups (management API). Evaluation and SDK endpoints come with issue 3's next slices.</summary>
+/// <summary>Feature flags and saved groups: the management API, and the endpoints GrowthBook SDKs and OpenFeature providers call.</summary>
 public static class FlagsModule
 {
     public static IHostApplicationBuilder AddFlags(this IHostApplicationBuilder builder)

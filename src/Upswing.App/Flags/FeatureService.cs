@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Upswing.Access;
 using Upswing.Audit;
@@ -28,7 +27,7 @@ public sealed record UpdateFeatureRequest(JsonElement? DefaultValue, string? Des
 public sealed record FeatureEnvironmentRequest(bool? Enabled, IReadOnlyList<FeatureRule>? Rules);
 
 /// <summary>Creates, changes and lists feature flags; validates values against the feature's type and rules against the workspace.</summary>
-public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimeProvider time, FlagChangeFeed changes)
+public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider time, FlagChangeFeed changes)
 {
     public const int MaxRulesPerEnvironment = 100;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -36,9 +35,6 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")]
-    internal static partial Regex KeyPattern();
 
     public async Task<IReadOnlyList<FeatureDto>> ListAsync(Guid workspaceId, bool includeArchived, CancellationToken ct)
     {
@@ -62,10 +58,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
         }
 
         var errors = new FieldErrors();
-        if (request.Key is null || !KeyPattern().IsMatch(request.Key))
-        {
-            errors.Add("key", "The key must be 1–100 letters, digits, '_', '.', ':' or '-', starting with a letter or digit.");
-        }
+        FlagKeys.Check("key", request.Key, errors);
 
         var valueType = ParseValueType(request.ValueType, errors);
         if (request.DefaultValue is not { } defaultValue)
@@ -314,7 +307,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
             }
 
             var id = rule.Id ?? "fr_" + Secrets.RandomToken(10);
-            if (!KeyPattern().IsMatch(id) || !ids.Add(id))
+            if (!FlagKeys.Pattern().IsMatch(id) || !ids.Add(id))
             {
                 errors.Add($"{at}.id", "Rule ids are unique within an environment and use the key alphabet.");
             }
@@ -387,7 +380,7 @@ public sealed partial class FeatureService(UpswingDb db, AuditLog audit, TimePro
                     errors.Add($"{at}.weights", "One weight per variation, each at least 0, summing to 1.");
                 }
 
-                if (rule.ExperimentKey is { } key && !KeyPattern().IsMatch(key))
+                if (rule.ExperimentKey is { } key && !FlagKeys.Pattern().IsMatch(key))
                 {
                     errors.Add($"{at}.experimentKey", "The experiment key uses the key alphabet.");
                 }

@@ -34,10 +34,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         }
 
         var errors = new FieldErrors();
-        if (request.Key is null || !FeatureService.KeyPattern().IsMatch(request.Key))
-        {
-            errors.Add("key", "The key must be 1–100 letters, digits, '_', '.', ':' or '-', starting with a letter or digit.");
-        }
+        FlagKeys.Check("key", request.Key, errors);
 
         errors.Require("name", request.Name, 200);
         var type = ParseType(request.Type, errors);
@@ -71,7 +68,17 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         db.Set<SavedGroup>().Add(group);
         var dto = ToDto(group);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "saved_group.created", "saved_group", group.Id.ToString(), null, dto);
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // Two writers raced for the same key; the unique index decided.
+            db.ChangeTracker.Clear();
+            return Failure.Conflict($"A saved group with key '{request.Key}' already exists.");
+        }
+
         await changes.PublishAsync(caller.WorkspaceId, ct);
         return dto;
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -53,7 +52,7 @@ internal static class OfrepEndpoints
         var flags = new JsonArray(context!.Features.Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode?)Evaluate(context, k)).ToArray());
         var body = new JsonObject { ["flags"] = flags };
         // Bulk evaluation supports conditional requests, so polling providers skip unchanged answers.
-        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())).AsSpan(0, 12)) + "\"";
+        var etag = Common.Http.ETags.For(Encoding.UTF8.GetBytes(body.ToJsonString()));
         http.Response.Headers.ETag = etag;
         if (http.Request.Headers.IfNoneMatch.Any(tag => tag == etag))
         {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
@@ -76,7 +75,7 @@ public sealed class SdkPayloadBuilder(UpswingDb db)
             ["dateUpdated"] = updated.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
         };
         var bytes = JsonSerializer.SerializeToUtf8Bytes(payload);
-        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 12)) + "\"";
+        var etag = Common.Http.ETags.For(bytes);
         return new SdkPayload(bytes, etag, updated);
     }
 

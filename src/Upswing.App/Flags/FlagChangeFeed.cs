@@ -7,11 +7,11 @@ using Upswing.Data;
 namespace Upswing.Flags;
 
 /// <summary>
-/// Carries "this workspace's flags changed" to every node: drops the SDK payload cache and wakes the open
+/// Carries "this workspace's flags changed" to every node: drops the SDK payload and experiment caches and wakes the open
 /// SDK streams here, and on PostgreSQL sends a NOTIFY that <see cref="FlagChangeListener"/> turns into the
 /// same on every other node.
 /// </summary>
-public sealed class FlagChangeFeed(SdkPayloadCache payloads, FlagChanges changes, SqlDialect dialect)
+public sealed class FlagChangeFeed(SdkPayloadCache payloads, Experiments.ExperimentCatalogCache experiments, FlagChanges changes, SqlDialect dialect)
 {
     public const string Channel = "upswing_flag_changes";
 
@@ -26,12 +26,14 @@ public sealed class FlagChangeFeed(SdkPayloadCache payloads, FlagChanges changes
     {
         // Drop first, then wake: a woken stream must rebuild from the committed state.
         payloads.Drop(workspaceId);
+        experiments.Drop(workspaceId);
         changes.Publish(workspaceId);
     }
 
     internal void ApplyEverywhereLocally(IEnumerable<Guid> workspaces)
     {
         payloads.DropAll();
+        experiments.DropAll();
         foreach (var workspace in workspaces)
         {
             changes.Publish(workspace);

@@ -394,21 +394,8 @@ public sealed class ExperimentService(UpswingDb db, AuditLog audit, TimeProvider
         experiment.UpdatedAt = time.GetUtcNow();
     }
 
-    private async Task<Result<ExperimentDto>> SaveAsync(WorkspaceContext caller, ExperimentDto dto, string? conflict, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            await changes.PublishAsync(caller.WorkspaceId, ct);
-            return dto;
-        }
-        catch (DbUpdateException) when (conflict is not null)
-        {
-            // Two writers raced for the same key; the unique index decided.
-            db.ChangeTracker.Clear();
-            return Failure.Conflict(conflict);
-        }
-    }
+    private async Task<Result<ExperimentDto>> SaveAsync(WorkspaceContext caller, ExperimentDto dto, string? conflict, CancellationToken ct) =>
+        await changes.CommitAsync(db, caller.WorkspaceId, conflict, ct) is { } failure ? failure : dto;
 
     private static void CheckText(string? hypothesis, FieldErrors errors)
     {

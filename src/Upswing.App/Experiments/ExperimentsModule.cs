@@ -53,7 +53,7 @@ public static class ExperimentsModule
     }
 
     private static async Task<Results<Ok<AssignmentResponse>, ProblemHttpResult>> Assign(AssignmentRequest request, WorkspaceContext caller, AssignmentService assignments, CancellationToken ct) =>
-        Answer(await assignments.AssignAsync(caller.WorkspaceId, request, ct));
+        (await assignments.AssignAsync(caller.WorkspaceId, request, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<IReadOnlyList<ExperimentDto>>, ProblemHttpResult>> ListExperiments(WorkspaceContext caller, ExperimentService experiments, CancellationToken ct, string? status = null)
     {
@@ -81,22 +81,22 @@ public static class ExperimentsModule
     }
 
     private static async Task<Results<Ok<ExperimentDto>, ProblemHttpResult>> UpdateExperiment(string key, UpdateExperimentRequest request, WorkspaceContext caller, ExperimentService experiments, CancellationToken ct) =>
-        Answer(await experiments.UpdateAsync(caller, key, request, ct));
+        (await experiments.UpdateAsync(caller, key, request, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<ExperimentDto>, ProblemHttpResult>> StartExperiment(string key, WorkspaceContext caller, ExperimentService experiments, CancellationToken ct) =>
-        Answer(await experiments.StartAsync(caller, key, ct));
+        (await experiments.StartAsync(caller, key, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<ExperimentDto>, ProblemHttpResult>> PauseExperiment(string key, WorkspaceContext caller, ExperimentService experiments, CancellationToken ct) =>
-        Answer(await experiments.PauseAsync(caller, key, ct));
+        (await experiments.PauseAsync(caller, key, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<ExperimentDto>, ProblemHttpResult>> StopExperiment(string key, StopExperimentRequest? request, WorkspaceContext caller, ExperimentService experiments, CancellationToken ct) =>
-        Answer(await experiments.StopAsync(caller, key, request ?? new StopExperimentRequest(null, null), ct));
+        (await experiments.StopAsync(caller, key, request ?? new StopExperimentRequest(null, null), ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<ExperimentAssignmentCounts>, ProblemHttpResult>> CountAssignments(string key, WorkspaceContext caller, ExperimentService experiments, CancellationToken ct) =>
         await experiments.CountAssignmentsAsync(caller.WorkspaceId, key, ct) is { } counts ? TypedResults.Ok(counts) : Problems.NotFoundProblem($"No experiment with key '{key}'.");
 
     private static async Task<Results<Ok<ExperimentDto>, ProblemHttpResult>> DeleteExperiment(string key, WorkspaceContext caller, ExperimentService experiments, CancellationToken ct) =>
-        Answer(await experiments.DeleteAsync(caller, key, ct));
+        (await experiments.DeleteAsync(caller, key, ct)).ToOkOrProblem();
 
     private static async Task<Ok<IReadOnlyList<HoldoutDto>>> ListHoldouts(WorkspaceContext caller, HoldoutService holdouts, CancellationToken ct) =>
         TypedResults.Ok(await holdouts.ListAsync(caller.WorkspaceId, ct));
@@ -111,11 +111,9 @@ public static class ExperimentsModule
     }
 
     private static async Task<Results<Ok<HoldoutDto>, ProblemHttpResult>> UpdateHoldout(string key, HoldoutRequest request, WorkspaceContext caller, HoldoutService holdouts, CancellationToken ct) =>
-        Answer(await holdouts.UpdateAsync(caller, key, request, ct));
+        (await holdouts.UpdateAsync(caller, key, request, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<HoldoutDto>, ProblemHttpResult>> DeleteHoldout(string key, WorkspaceContext caller, HoldoutService holdouts, CancellationToken ct) =>
-        Answer(await holdouts.DeleteAsync(caller, key, ct));
+        (await holdouts.DeleteAsync(caller, key, ct)).ToOkOrProblem();
 
-    private static Results<Ok<T>, ProblemHttpResult> Answer<T>(Result<T> result) =>
-        result.Succeeded ? TypedResults.Ok(result.Value!) : result.Failure!.ToProblem();
 }

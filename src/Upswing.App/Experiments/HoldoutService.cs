@@ -55,18 +55,7 @@ public sealed class HoldoutService(UpswingDb db, AuditLog audit, TimeProvider ti
         db.Set<Holdout>().Add(holdout);
         var dto = ToDto(holdout);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "holdout.created", "holdout", holdout.Key, null, dto);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            db.ChangeTracker.Clear();
-            return Failure.Conflict($"A holdout with key '{request.Key}' already exists.");
-        }
-
-        await changes.PublishAsync(caller.WorkspaceId, ct);
-        return dto;
+        return await changes.CommitAsync(db, caller.WorkspaceId, $"A holdout with key '{request.Key}' already exists.", ct) is { } failure ? failure : dto;
     }
 
     /// <summary>Changes the name, share or hash attribute; the key stays (experiments refer to it).</summary>
@@ -102,9 +91,7 @@ public sealed class HoldoutService(UpswingDb db, AuditLog audit, TimeProvider ti
         holdout.UpdatedAt = time.GetUtcNow();
         var after = ToDto(holdout);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "holdout.updated", "holdout", holdout.Key, before, after);
-        await db.SaveChangesAsync(ct);
-        await changes.PublishAsync(caller.WorkspaceId, ct);
-        return after;
+        return await changes.CommitAsync(db, caller.WorkspaceId, null, ct) is { } problem ? problem : after;
     }
 
     /// <summary>Deletes a holdout no experiment names; one in use is a 409 naming the experiments.</summary>
@@ -125,9 +112,7 @@ public sealed class HoldoutService(UpswingDb db, AuditLog audit, TimeProvider ti
         var dto = ToDto(holdout);
         db.Set<Holdout>().Remove(holdout);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "holdout.deleted", "holdout", holdout.Key, dto, null);
-        await db.SaveChangesAsync(ct);
-        await changes.PublishAsync(caller.WorkspaceId, ct);
-        return dto;
+        return await changes.CommitAsync(db, caller.WorkspaceId, null, ct) is { } problem ? problem : dto;
     }
 
     private async Task<(Holdout? Holdout, Failure? Failure)> LoadForWriteAsync(WorkspaceContext caller, string key, CancellationToken ct)

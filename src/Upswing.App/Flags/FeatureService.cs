@@ -227,21 +227,8 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
         feature.UpdatedAt = time.GetUtcNow();
     }
 
-    private async Task<Result<FeatureDto>> SaveAsync(WorkspaceContext caller, FeatureDto dto, string? conflict, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            await changes.PublishAsync(caller.WorkspaceId, ct);
-            return dto;
-        }
-        catch (DbUpdateException) when (conflict is not null)
-        {
-            // Two writers raced for the same key; the unique index decided.
-            db.ChangeTracker.Clear();
-            return Failure.Conflict(conflict);
-        }
-    }
+    private async Task<Result<FeatureDto>> SaveAsync(WorkspaceContext caller, FeatureDto dto, string? conflict, CancellationToken ct) =>
+        await changes.CommitAsync(db, caller.WorkspaceId, conflict, ct) is { } failure ? failure : dto;
 
     private static FeatureValueType? ParseValueType(string? text, FieldErrors errors)
     {

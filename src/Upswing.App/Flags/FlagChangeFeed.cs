@@ -15,6 +15,26 @@ public sealed class FlagChangeFeed(SdkPayloadCache payloads, Experiments.Experim
 {
     public const string Channel = "upswing_flag_changes";
 
+    /// <summary>
+    /// Commits a flag or experiment change and publishes it. When <paramref name="conflict"/> is given, a unique-index
+    /// violation (two writers racing for one key) becomes that conflict instead of an exception.
+    /// </summary>
+    internal async Task<Common.Failure?> CommitAsync(UpswingDb db, Guid workspaceId, string? conflict, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (Microsoft.EntityFrameworkCore.DbUpdateException) when (conflict is not null)
+        {
+            db.ChangeTracker.Clear();
+            return Common.Failure.Conflict(conflict);
+        }
+
+        await PublishAsync(workspaceId, ct);
+        return null;
+    }
+
     /// <summary>Call after the change has committed.</summary>
     public async Task PublishAsync(Guid workspaceId, CancellationToken ct)
     {

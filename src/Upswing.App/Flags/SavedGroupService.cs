@@ -68,19 +68,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         db.Set<SavedGroup>().Add(group);
         var dto = ToDto(group);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "saved_group.created", "saved_group", group.Id.ToString(), null, dto);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            // Two writers raced for the same key; the unique index decided.
-            db.ChangeTracker.Clear();
-            return Failure.Conflict($"A saved group with key '{request.Key}' already exists.");
-        }
-
-        await changes.PublishAsync(caller.WorkspaceId, ct);
-        return dto;
+        return await changes.CommitAsync(db, caller.WorkspaceId, $"A saved group with key '{request.Key}' already exists.", ct) is { } failure ? failure : dto;
     }
 
     /// <summary>Changes name and definition; the key and type stay (rules refer to the key).</summary>

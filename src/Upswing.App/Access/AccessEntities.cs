@@ -47,6 +47,8 @@ internal sealed class ApiKey
     public string? CreatedBy { get; set; }
     public DateTimeOffset? LastUsedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
+    /// <summary>Client keys only: the AES-128 key SDK payloads are encrypted with, protected by the Data Protection key ring.</summary>
+    public string? PayloadKey { get; set; }
 }
 
 internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
@@ -106,6 +108,7 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         builder.Property(k => k.CreatedBy).HasColumnName("created_by").HasMaxLength(320);
         builder.Property(k => k.LastUsedAt).HasColumnName("last_used_at");
         builder.Property(k => k.RevokedAt).HasColumnName("revoked_at");
+        builder.Property(k => k.PayloadKey).HasColumnName("payload_key").HasMaxLength(1000);
         // Every authenticated request looks a key up by its hash.
         builder.HasIndex(k => k.Hash).IsUnique();
         builder.HasIndex(k => k.WorkspaceId);

@@ -22,7 +22,9 @@ public static class AccessModule
     {
         var services = builder.Services;
         services.AddSingleton<ApiKeyCache>();
-        services.AddScoped(sp => new ApiKeyService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ApiKeyCache>()));
+        // The key ring (in the database) protects cookies on the web host and payload keys everywhere, the CLI included.
+        services.AddUpswingDataProtection();
+        services.AddScoped(sp => new ApiKeyService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ApiKeyCache>(), sp.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>()));
         services.AddScoped(sp => new UserService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<IPasswordHasher<User>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddScoped<MemberService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
@@ -32,7 +34,6 @@ public static class AccessModule
     /// <summary>HTTP-only registrations: authentication, authorization and rate limiting.</summary>
     public static IServiceCollection AddAccessHttp(this IServiceCollection services)
     {
-        services.AddUpswingDataProtection();
         services.AddAuthentication(CookieScheme)
             .AddCookie(CookieScheme, options =>
             {

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Upswing.Audit;
 using Upswing.Common;
@@ -5,16 +7,19 @@ using Upswing.Data;
 
 namespace Upswing.Access;
 
-/// <summary>An API key as lists show it: never the key itself, only its prefix.</summary>
+/// <summary>
+/// An API key as lists show it: never the key itself, only its prefix. <see cref="DecryptionKey"/> is set for
+/// client keys with encrypted payloads: SDKs need it (GrowthBook's <c>decryptionKey</c>), so it is shown.
+/// </summary>
 public sealed record ApiKeyDto(
     Guid Id, string Name, ApiKeyKind Kind, string Prefix, string? Environment,
-    DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+    DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt, string? DecryptionKey = null);
 
 /// <summary>A just-created key: <see cref="Key"/> is shown this once and never stored.</summary>
 public sealed record CreatedApiKey(string Key, ApiKeyDto ApiKey);
 
-/// <summary>Who a presented key belongs to.</summary>
-public sealed record KeyIdentity(Guid KeyId, Guid WorkspaceId, ApiKeyKind Kind, string Prefix, Guid? EnvironmentId);
+/// <summary>Who a presented key belongs to; <see cref="PayloadKey"/> is the AES key its SDK payloads are encrypted with, if any.</summary>
+public sealed record KeyIdentity(Guid KeyId, Guid WorkspaceId, ApiKeyKind Kind, string Prefix, Guid? EnvironmentId, byte[]? PayloadKey = null);
 
 /// <summary>Issues, lists, revokes and verifies API keys. Keys are stored as SHA-256 hashes.</summary>
 public sealed class ApiKeyService
@@ -23,13 +28,15 @@ public sealed class ApiKeyService
     private readonly AuditLog audit;
     private readonly TimeProvider time;
     private readonly ApiKeyCache cache;
+    private readonly IDataProtector payloadKeys;
 
-    internal ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider time, ApiKeyCache cache)
+    internal ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider time, ApiKeyCache cache, IDataProtectionProvider protection)
     {
         this.db = db;
         this.audit = audit;
         this.time = time;
         this.cache = cache;
+        payloadKeys = protection.CreateProtector("Upswing.ApiKeys.PayloadKey");
     }
 
     public const string SecretPrefix = "us_sk_";
@@ -38,7 +45,7 @@ public sealed class ApiKeyService
 
     internal static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
-    public async Task<Result<CreatedApiKey>> CreateAsync(WorkspaceContext caller, ApiKeyKind kind, string? environment, string? name, CancellationToken ct)
+    public async Task<Result<CreatedApiKey>> CreateAsync(WorkspaceContext caller, ApiKeyKind kind, string? environment, string? name, CancellationToken ct, bool encryptPayload = false)
     {
         if (!caller.Role.AtLeast(WorkspaceRole.Admin))
         {
@@ -54,6 +61,11 @@ public sealed class ApiKeyService
         if (name is { Length: > 200 })
         {
             errors.Add("name", "The name field must be at most 200 characters.");
+        }
+
+        if (encryptPayload && kind != ApiKeyKind.Client)
+        {
+            errors.Add("encryptPayload", "Only client keys serve SDK payloads; a secret key cannot encrypt them.");
         }
 
         Guid? environmentId = null;
@@ -86,10 +98,12 @@ public sealed class ApiKeyService
             Hash = Secrets.Sha256Hex(key),
             CreatedAt = now,
             CreatedBy = caller.Actor.Name,
+            // GrowthBook's format: a random 128-bit AES key, base64, which the SDK is given as decryptionKey.
+            PayloadKey = encryptPayload ? Protect(RandomNumberGenerator.GetBytes(16)) : null,
         };
         db.ApiKeys.Add(entity);
         var dto = await ToDtoAsync(entity, ct);
-        audit.Record(db, caller.WorkspaceId, caller.Actor, "key.created", "api_key", entity.Id.ToString(), null, new { dto.Name, dto.Kind, dto.Prefix, dto.Environment });
+        audit.Record(db, caller.WorkspaceId, caller.Actor, "key.created", "api_key", entity.Id.ToString(), null, new { dto.Name, dto.Kind, dto.Prefix, dto.Environment, EncryptPayload = encryptPayload });
         await db.SaveChangesAsync(ct);
         return new CreatedApiKey(key, dto);
     }
@@ -160,7 +174,7 @@ public sealed class ApiKeyService
             return null;
         }
 
-        var identity = new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId);
+        var identity = new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId, key.PayloadKey is { } protectedKey ? Unprotect(protectedKey) : null);
         cache.Set(hash, identity, key.LastUsedAt ?? DateTimeOffset.MinValue);
         await RecordUseIfDueAsync(hash, key.Id, ct);
         return identity;
@@ -185,7 +199,11 @@ public sealed class ApiKeyService
     private async Task<Dictionary<Guid, string>> EnvironmentKeysAsync(Guid workspaceId, CancellationToken ct) =>
         await db.Environments.AsNoTracking().Where(e => e.WorkspaceId == workspaceId).ToDictionaryAsync(e => e.Id, e => e.Key, ct);
 
-    private static ApiKeyDto ToDto(ApiKey k, Dictionary<Guid, string> environments) => new(
+    private ApiKeyDto ToDto(ApiKey k, Dictionary<Guid, string> environments) => new(
         k.Id, k.Name, k.Kind, k.Prefix, k.EnvironmentId is { } e && environments.TryGetValue(e, out var env) ? env : null,
-        k.CreatedAt, k.CreatedBy, k.LastUsedAt, k.RevokedAt);
+        k.CreatedAt, k.CreatedBy, k.LastUsedAt, k.RevokedAt, k.PayloadKey is { } p ? Convert.ToBase64String(Unprotect(p)) : null);
+
+    private string Protect(byte[] key) => payloadKeys.Protect(Convert.ToBase64String(key));
+
+    private byte[] Unprotect(string stored) => Convert.FromBase64String(payloadKeys.Unprotect(stored));
 }

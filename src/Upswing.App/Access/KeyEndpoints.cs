@@ -8,7 +8,8 @@ using Upswing.Common.Http;
 namespace Upswing.Access;
 
 /// <summary>Body of POST /api/v1/keys.</summary>
-public sealed record CreateKeyRequest(string? Kind, string? Environment, string? Name);
+/// <summary>Body of POST /api/v1/keys. <see cref="EncryptPayload"/> (client keys): SDK payloads for this key are AES-encrypted, GrowthBook style.</summary>
+public sealed record CreateKeyRequest(string? Kind, string? Environment, string? Name, bool EncryptPayload = false);
 
 internal static class KeyEndpoints
 {
@@ -35,7 +36,7 @@ internal static class KeyEndpoints
             return Problems.Invalid("kind", "The kind must be 'secret' or 'client'.");
         }
 
-        var result = await keys.CreateAsync(caller, kind, request.Environment, request.Name, ct);
+        var result = await keys.CreateAsync(caller, kind, request.Environment, request.Name, ct, request.EncryptPayload);
         return result.Succeeded ? TypedResults.Created($"/api/v1/keys/{result.Value!.ApiKey.Id}", result.Value) : result.Failure!.ToProblem();
     }
 

@@ -120,7 +120,7 @@ internal static class SdkEndpoints
         {
             while (!stop.IsCancellationRequested)
             {
-                var payload = await payloads.GetAsync(identity.WorkspaceId, environmentId, stop.Token);
+                var payload = await payloads.GetAsync(identity, environmentId, stop.Token);
                 if (payload.ETag != sent)
                 {
                     await http.Response.WriteAsync("event: features\ndata: ", stop.Token);
@@ -151,7 +151,7 @@ internal static class SdkEndpoints
             return problem;
         }
 
-        var payload = await payloads.GetAsync(identity!.WorkspaceId, environmentId, http.RequestAborted);
+        var payload = await payloads.GetAsync(identity!, environmentId, http.RequestAborted);
         http.Response.Headers.ETag = payload.ETag;
         http.Response.Headers.CacheControl = CacheControl;
         // GrowthBook SDKs open /sub/{clientKey} only when the payload response announces it.

@@ -64,6 +64,11 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
 
+                    b.Property<string>("PayloadKey")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("payload_key");
+
                     b.Property<string>("Prefix")
                         .IsRequired()
                         .HasMaxLength(32)

@@ -59,6 +59,11 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<string>("PayloadKey")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("payload_key");
+
                     b.Property<string>("Prefix")
                         .IsRequired()
                         .HasMaxLength(32)

@@ -71,6 +71,28 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task OfficialJsSdk_DecryptsAnEncryptedPayload()
+    {
+        await EnsureSdkInstalledAsync();
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        using var api = fixture.Server.NewClient(ws.SecretKey);
+        await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = "vip", name = "VIP", type = "list", attributeKey = "id", values = new[] { "u1" } })).ReadOkAsync();
+        await (await api.PostAsJsonAsync("/api/v1/features", new
+        {
+            key = "sauce",
+            valueType = "string",
+            defaultValue = "ketchup",
+            environments = new Dictionary<string, object> { ["production"] = new { rules = new object[] { new { type = "force", value = "truffle", savedGroups = new[] { "vip" } } } } },
+        })).ReadOkAsync();
+        var created = await (await api.PostAsJsonAsync("/api/v1/keys", new { kind = "client", encryptPayload = true })).ReadOkAsync();
+        var input = new JsonArray(
+            new JsonObject { ["attributes"] = new JsonObject { ["id"] = "u1" }, ["features"] = new JsonArray("sauce") },
+            new JsonObject { ["attributes"] = new JsonObject { ["id"] = "u2" }, ["features"] = new JsonArray("sauce") });
+        var output = JsonNode.Parse(await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), created.Str("key"), created["apiKey"]!.Str("decryptionKey")], input.ToJsonString()))!.AsArray();
+        Assert.Equal(["truffle", "ketchup"], output.Select(r => r!["sauce"]!.Str("value")));
+    }
+
+    [Fact]
     public async Task TenThousandUsers_GetTheSameValuesFromTheJsSdkAndFromRemoteEvaluation()
     {
         await EnsureSdkInstalledAsync();

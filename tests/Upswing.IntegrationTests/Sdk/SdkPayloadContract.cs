@@ -126,6 +126,43 @@ public abstract class SdkPayloadContract(ServerFixture fixture)
         await api.PostAsync($"/api/v1/keys/{clientId}/revoke", null);
         Assert.Equal(HttpStatusCode.Unauthorized, (await sdk.GetAsync($"/api/features/{ws.ClientKey}")).StatusCode);
     }
+
+    [Fact]
+    public async Task EncryptedPayload_DecryptsWithTheKeysDecryptionKey_ToThePlainPayload()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        var group = Infrastructure.Unique("vip");
+        await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = group, name = "VIP", type = "list", attributeKey = "id", values = new[] { "u1" } })).ReadOkAsync();
+        await (await api.PostAsJsonAsync("/api/v1/features", new
+        {
+            key = "secret-sauce",
+            valueType = "string",
+            defaultValue = "ketchup",
+            environments = new Dictionary<string, object> { ["production"] = new { rules = new object[] { new { type = "force", value = "truffle", savedGroups = new[] { group } } } } },
+        })).ReadOkAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.PostAsJsonAsync("/api/v1/keys", new { kind = "secret", encryptPayload = true })).StatusCode);
+        var created = await (await api.PostAsJsonAsync("/api/v1/keys", new { kind = "client", environment = "production", encryptPayload = true })).ReadOkAsync();
+        var decryptionKey = created["apiKey"]!.Str("decryptionKey");
+        Assert.Equal(16, Convert.FromBase64String(decryptionKey).Length);
+        Assert.Equal(decryptionKey, (await (await api.GetAsync($"/api/v1/keys/{created["apiKey"]!.Str("id")}")).ReadOkAsync()).Str("decryptionKey"));
+        Assert.Null((await (await api.GetAsync("/api/v1/keys")).ReadOkAsync()).AsArray().Single(k => k!.Str("prefix") == ws.ClientKey[..12])!["decryptionKey"]);
+
+        using var sdk = Server.NewClient();
+        var plain = await (await sdk.GetAsync($"/api/features/{ws.ClientKey}")).ReadOkAsync();
+        var response = await sdk.GetAsync($"/api/features/{created.Str("key")}");
+        var encrypted = await response.ReadOkAsync();
+        Assert.Empty(encrypted["features"]!.AsObject());
+        Assert.DoesNotContain("truffle", encrypted.ToJsonString());
+        Assert.Equal(plain["features"]!.ToJsonString(), Upswing.Evaluation.Decryption.Decrypt(encrypted.Str("encryptedFeatures"), decryptionKey));
+        Assert.Equal(plain["savedGroups"]!.ToJsonString(), Upswing.Evaluation.Decryption.Decrypt(encrypted.Str("encryptedSavedGroups"), decryptionKey));
+        Assert.Equal(plain.Str("dateUpdated"), encrypted.Str("dateUpdated"));
+
+        // Cached bytes, so the ETag holds until something changes.
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, $"/api/features/{created.Str("key")}");
+        conditional.Headers.TryAddWithoutValidation("If-None-Match", response.Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.NotModified, (await sdk.SendAsync(conditional)).StatusCode);
+    }
 }
 
 [Trait("Provider", "SQLite")]

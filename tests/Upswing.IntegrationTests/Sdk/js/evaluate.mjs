@@ -1,14 +1,14 @@
 // Evaluates features with the official GrowthBook SDK against a running Upswing server.
-// Usage: node evaluate.mjs <apiHost> <clientKey>  (stdin: [{"attributes": {...}, "features": ["key", ...]}, ...])
+// Usage: node evaluate.mjs <apiHost> <clientKey> [decryptionKey]  (stdin: [{"attributes": {...}, "features": ["key", ...]}, ...])
 // Prints: [{"key": {"value": ..., "source": "...", "ruleId": "...", "variation": "<meta key when in an experiment>"}, ...}, ...]
 import { GrowthBook } from "@growthbook/growthbook";
 
-const [apiHost, clientKey] = process.argv.slice(2);
+const [apiHost, clientKey, decryptionKey] = process.argv.slice(2);
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 const cases = JSON.parse(input);
 
-const gb = new GrowthBook({ apiHost, clientKey });
+const gb = new GrowthBook({ apiHost, clientKey, decryptionKey });
 const init = await gb.init({ timeout: 5000 });
 if (!init.success) {
   console.error(`init failed: ${JSON.stringify(init)}`);

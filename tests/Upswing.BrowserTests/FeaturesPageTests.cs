@@ -53,6 +53,49 @@ public sealed class FeaturesPageTests(ChromiumFixture fixture)
         Assert.Equal(0.25, stored.Environments["production"].Rules[0].Coverage);
         await Expect(page.Locator("table.audit")).ToContainTextAsync("feature.environment_changed");
         await session.ScreenshotAsync("feature-detail.png");
+
+        await page.GotoAsync("/w/demo/features?env=production");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"{key} in Production: off" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = $"{key} in Production: on" })).ToBeVisibleAsync();
+        Assert.True((await FeatureAsync(key)).Environments["production"].Enabled);
+        await session.AssertNoProblemsAsync();
+    }
+
+    [Fact]
+    public async Task ExperimentRule_WeightsMustAddUp_ThenEditingKeepsItsPlace()
+    {
+        var key = await CreateFeatureAsync();
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.GotoAsync($"/w/demo/features/{key}?env=production");
+
+        await page.GetByLabel("Rule type").SelectOptionAsync("experiment");
+        await Expect(page.Locator("#rf-value")).ToBeHiddenAsync();
+        await page.GetByLabel("Variation 0", new() { Exact = true }).SelectOptionAsync("false");
+        await page.GetByLabel("Weight of variation 0").FillAsync("60");
+        await page.GetByLabel("Variation 1", new() { Exact = true }).SelectOptionAsync("true");
+        await page.GetByLabel("Weight of variation 1").FillAsync("60");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Expect(page.Locator("#rf-weights-error")).ToContainTextAsync("add up to 100");
+
+        await page.GetByLabel("Weight of variation 1").FillAsync("40");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Expect(page.Locator("li.rule")).ToHaveCountAsync(1);
+        await Expect(page.Locator("li.rule table.numbers")).ToContainTextAsync("60%");
+        await Expect(page.Locator("li.rule .chart svg")).ToBeVisibleAsync();
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Edit rule 1" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Edit rule 1 in Production" })).ToBeVisibleAsync();
+        await page.GetByLabel("Coverage %").FillAsync("50");
+        await page.GetByLabel("Experiment key").FillAsync("checkout-test");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save rule" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Saved rule 1");
+
+        var rule = Assert.Single((await FeatureAsync(key)).Environments["production"].Rules);
+        Assert.Equal(FeatureRuleType.Experiment, rule.Type);
+        Assert.Equal([0.6, 0.4], rule.Weights!);
+        Assert.Equal(0.5, rule.Coverage);
+        Assert.Equal("checkout-test", rule.ExperimentKey);
         await session.AssertNoProblemsAsync();
     }
 

@@ -54,12 +54,9 @@ internal static class DashboardEndpoints
             return TypedResults.Redirect("/");
         }
 
-        var target = page is not null && Sections.Contains(page) ? $"/w/{slug}/{page}" : $"/w/{slug}";
+        var target = WorkspaceSections.IsPage(page) ? $"/w/{slug}/{page}" : $"/w/{slug}";
         return TypedResults.Redirect(Slugs.IsValid(env) ? $"{target}?env={env}" : target);
     }
-
-    /// <summary>The workspace pages the switchers can land on (WorkspaceNav's sections other than home).</summary>
-    internal static readonly HashSet<string> Sections = new(["features", "saved-groups", "keys", "members", "audit"], StringComparer.Ordinal);
 
     // Only same-site paths: an open redirect after sign-in would be a phishing tool.
     internal static string LocalUrl(string? url) =>

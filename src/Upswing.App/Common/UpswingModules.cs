@@ -4,6 +4,7 @@ using Upswing.Access;
 using Upswing.Audit;
 using Upswing.Data;
 using Upswing.Demo;
+using Upswing.Experiments;
 using Upswing.Flags;
 using Upswing.Workspaces;
 
@@ -19,6 +20,7 @@ public static class UpswingModules
         builder.AddWorkspaces();
         builder.AddAccess();
         builder.AddFlags();
+        builder.AddExperiments();
         builder.Services.AddScoped<DemoData>();
         return builder;
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Upswing.Access;
 using Upswing.Common;
+using Upswing.Experiments;
 using Upswing.Flags;
 using Upswing.Workspaces;
 
@@ -11,7 +12,8 @@ namespace Upswing.Demo;
 /// role, keys for both environments, and the audit trail those actions leave. Later modules add their
 /// own demo content here through their public services. Running it twice changes nothing.
 /// </summary>
-public sealed class DemoData(WorkspaceService workspaces, MemberService members, ApiKeyService keys, FeatureService features, SavedGroupService savedGroups)
+public sealed class DemoData(
+    WorkspaceService workspaces, MemberService members, ApiKeyService keys, FeatureService features, SavedGroupService savedGroups, ExperimentService experiments, HoldoutService holdouts)
 {
     public const string Slug = "demo";
 
@@ -42,6 +44,7 @@ public sealed class DemoData(WorkspaceService workspaces, MemberService members,
         await keys.CreateAsync(caller, ApiKeyKind.Client, "production", "Web app (production)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Client, "development", "Web app (staging)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Secret, null, "Backend services", ct);
+        await SeedExperimentsAsync(caller, ct);
         await SeedFlagsAsync(caller, ct);
         return workspace;
     }
@@ -58,7 +61,7 @@ public sealed class DemoData(WorkspaceService workspaces, MemberService members,
         Must(await features.CreateAsync(caller, new CreateFeatureRequest("shop-discount", "number", Json("0"), "Percent off in the critter shop.", ["shop", "pricing"],
             Production(
                 new FeatureRule { Id = "eu-launch", Type = FeatureRuleType.Force, Condition = Json("{\"country\":{\"$in\":[\"FR\",\"DE\",\"NL\"]}}"), Value = Json("20") },
-                new FeatureRule { Id = "discount-test", Type = FeatureRuleType.Experiment, ExperimentKey = "discount-test", Variations = [Json("0"), Json("10"), Json("20")], Coverage = 0.8 })), ct));
+                new FeatureRule { Id = "discount-test", Type = FeatureRuleType.Experiment, ExperimentKey = "discount-test", Variations = [Json("0"), Json("10"), Json("20")] })), ct));
         Must(await features.CreateAsync(caller, new CreateFeatureRequest("welcome-copy", "string", Json("\"Welcome to Calicritters!\""), "Headline on the home screen.", ["copy"],
             Production(new FeatureRule
             {
@@ -67,7 +70,32 @@ public sealed class DemoData(WorkspaceService workspaces, MemberService members,
                 ExperimentKey = "headline-test",
                 Variations = [Json("\"Welcome to Calicritters!\""), Json("\"Your critters missed you!\"")],
             })), ct));
+        Must(await features.CreateAsync(caller, new CreateFeatureRequest("hatch-animation", "string", Json("\"short\""), "How new critters hatch.", ["game"],
+            Production(new FeatureRule { Id = "hatch-animation", Type = FeatureRuleType.Experiment, ExperimentKey = "hatch-animation", Variations = [Json("\"short\""), Json("\"long\"")] })), ct));
         Must(await features.CreateAsync(caller, new CreateFeatureRequest("critter-colors", "json", Json("{\"palette\":[\"amber\",\"teal\",\"coral\"],\"rare\":\"gold\"}"), "Colours new critters hatch in.", ["game"], null), ct));
+    }
+
+    /// <summary>Experiments in every state: two running (one behind a holdout), one stopped with a winner, one draft.</summary>
+    private async Task SeedExperimentsAsync(WorkspaceContext caller, CancellationToken ct)
+    {
+        Must(await holdouts.CreateAsync(caller, new HoldoutRequest("q4-holdout", "Q4 global holdout", 0.05, "id"), ct));
+        Must(await experiments.CreateAsync(caller, new CreateExperimentRequest(
+            "discount-test", "Shop discount depth", "A 10 % discount lifts purchases as much as 20 % does, at half the cost.", "id", null, null, null,
+            [new("none", "No discount", 0.34), new("ten", "10 % off", 0.33), new("twenty", "20 % off", 0.33)], 0.8, null, null,
+            new ExperimentNamespaceRange("shop", 0, 0.6), "q4-holdout", new ExperimentMetrics(["purchase"], ["shop_visit"], ["refund"])), ct));
+        Must(await experiments.StartAsync(caller, "discount-test", ct));
+        Must(await experiments.CreateAsync(caller, new CreateExperimentRequest(
+            "headline-test", "Home headline", "Reminding players of their critters brings them back.", "id", null, null, null,
+            [new("welcome", "Welcome", null), new("missed-you", "Missed you", null)], null, null, null, null, null, new ExperimentMetrics(["session_start"], null, null)), ct));
+        Must(await experiments.StartAsync(caller, "headline-test", ct));
+        Must(await experiments.CreateAsync(caller, new CreateExperimentRequest(
+            "hatch-animation", "Hatch animation", "A longer hatch animation makes new critters feel special.", "id", null, null, null,
+            [new("short", "Short", null), new("long", "Long", null)], null, null, null, null, null, new ExperimentMetrics(["critter_named"], null, null)), ct));
+        Must(await experiments.StartAsync(caller, "hatch-animation", ct));
+        Must(await experiments.StopAsync(caller, "hatch-animation", new StopExperimentRequest("long", "Clear win on naming rate."), ct));
+        Must(await experiments.CreateAsync(caller, new CreateExperimentRequest(
+            "trading-post", "Critter trading post", "Trading between friends drives invites.", "id", null, null, null,
+            [new("off", "Off", null), new("on", "On", null)], 0.5, Json("{\"country\":\"US\"}"), null, null, null, new ExperimentMetrics(["invite_sent"], null, ["support_ticket"])), ct));
     }
 
     private static Dictionary<string, FeatureEnvironmentRequest> Production(params FeatureRule[] rules) =>

@@ -73,6 +73,7 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
         CheckDescriptionAndTags(request.Description, request.Tags, errors);
         var environments = await EnvironmentsAsync(caller.WorkspaceId, ct);
         var groups = await SavedGroupKeysAsync(caller.WorkspaceId, ct);
+        var experiments = await ExperimentArmsAsync(caller.WorkspaceId, ct);
         var settings = new Dictionary<Guid, (bool Enabled, List<FeatureRule> Rules)>();
         foreach (var (envKey, envRequest) in request.Environments ?? [])
         {
@@ -82,7 +83,7 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
                 continue;
             }
 
-            settings[env.Key] = (envRequest.Enabled ?? true, CheckRules($"environments.{envKey}.rules", envRequest.Rules, valueType, groups, errors));
+            settings[env.Key] = (envRequest.Enabled ?? true, CheckRules($"environments.{envKey}.rules", envRequest.Rules, new RuleScope(request.Key ?? "", valueType, groups, experiments), errors));
         }
 
         if (errors.Any)
@@ -170,7 +171,8 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
         }
 
         var errors = new FieldErrors();
-        var rules = CheckRules("rules", request.Rules, feature.ValueType, await SavedGroupKeysAsync(caller.WorkspaceId, ct), errors);
+        var scope = new RuleScope(feature.Key, feature.ValueType, await SavedGroupKeysAsync(caller.WorkspaceId, ct), await ExperimentArmsAsync(caller.WorkspaceId, ct));
+        var rules = CheckRules("rules", request.Rules, scope, errors);
         if (errors.Any)
         {
             return errors.ToFailure();
@@ -225,21 +227,8 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
         feature.UpdatedAt = time.GetUtcNow();
     }
 
-    private async Task<Result<FeatureDto>> SaveAsync(WorkspaceContext caller, FeatureDto dto, string? conflict, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            await changes.PublishAsync(caller.WorkspaceId, ct);
-            return dto;
-        }
-        catch (DbUpdateException) when (conflict is not null)
-        {
-            // Two writers raced for the same key; the unique index decided.
-            db.ChangeTracker.Clear();
-            return Failure.Conflict(conflict);
-        }
-    }
+    private async Task<Result<FeatureDto>> SaveAsync(WorkspaceContext caller, FeatureDto dto, string? conflict, CancellationToken ct) =>
+        await changes.CommitAsync(db, caller.WorkspaceId, conflict, ct) is { } failure ? failure : dto;
 
     private static FeatureValueType? ParseValueType(string? text, FieldErrors errors)
     {
@@ -281,7 +270,10 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
     }
 
     /// <summary>Validates a rule list and fills in ids; returns the rules to store.</summary>
-    private static List<FeatureRule> CheckRules(string path, IReadOnlyList<FeatureRule>? rules, FeatureValueType? type, HashSet<string> groups, FieldErrors errors)
+    /// <summary>What rules are checked against: the feature, its value type, the workspace's saved groups, and its experiments' arm counts.</summary>
+    private sealed record RuleScope(string FeatureKey, FeatureValueType? Type, HashSet<string> Groups, Dictionary<string, int> ExperimentArms);
+
+    private static List<FeatureRule> CheckRules(string path, IReadOnlyList<FeatureRule>? rules, RuleScope scope, FieldErrors errors)
     {
         if (rules is null)
         {
@@ -319,7 +311,7 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
 
             foreach (var group in rule.SavedGroups ?? [])
             {
-                if (!groups.Contains(group))
+                if (!scope.Groups.Contains(group))
                 {
                     errors.Add($"{at}.savedGroups", $"No saved group with key '{group}'.");
                 }
@@ -335,7 +327,12 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
                 errors.Add($"{at}.hashAttribute", "The hash attribute is 1–100 characters.");
             }
 
-            CheckRuleShape(at, rule, type, errors);
+            CheckRuleShape(at, rule, scope.Type, errors);
+            if (rule.Type == FeatureRuleType.Experiment && scope.ExperimentArms.TryGetValue(rule.ExperimentKey ?? scope.FeatureKey, out var arms) && rule.Variations?.Count != arms)
+            {
+                errors.Add($"{at}.variations", $"Experiment '{rule.ExperimentKey ?? scope.FeatureKey}' has {arms} variations; give one value for each, in order.");
+            }
+
             result.Add(rule with { Id = id });
         }
 
@@ -397,6 +394,10 @@ public sealed class FeatureService(UpswingDb db, AuditLog audit, TimeProvider ti
 
     private async Task<HashSet<string>> SavedGroupKeysAsync(Guid workspaceId, CancellationToken ct) =>
         (await db.Set<SavedGroup>().AsNoTracking().Where(g => g.WorkspaceId == workspaceId).Select(g => g.Key).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+
+    private async Task<Dictionary<string, int>> ExperimentArmsAsync(Guid workspaceId, CancellationToken ct) =>
+        (await db.Set<Experiments.Experiment>().AsNoTracking().Where(e => e.WorkspaceId == workspaceId).Select(e => new { e.Key, e.Variations }).ToListAsync(ct))
+            .ToDictionary(e => e.Key, e => JsonSerializer.Deserialize<JsonElement>(e.Variations).GetArrayLength(), StringComparer.Ordinal);
 
     internal static IReadOnlyList<FeatureRule> ParseRules(string json) => JsonSerializer.Deserialize<List<FeatureRule>>(json, Json) ?? [];
 

@@ -63,13 +63,13 @@ public static class FlagsModule
     }
 
     private static async Task<Results<Ok<FeatureDto>, ProblemHttpResult>> UpdateFeature(string key, UpdateFeatureRequest request, WorkspaceContext caller, FeatureService features, CancellationToken ct) =>
-        Answer(await features.UpdateAsync(caller, key, request, ct));
+        (await features.UpdateAsync(caller, key, request, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<FeatureDto>, ProblemHttpResult>> SetFeatureEnvironment(string key, string environment, FeatureEnvironmentRequest request, WorkspaceContext caller, FeatureService features, CancellationToken ct) =>
-        Answer(await features.SetEnvironmentAsync(caller, key, environment, request, ct));
+        (await features.SetEnvironmentAsync(caller, key, environment, request, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<FeatureDto>, ProblemHttpResult>> DeleteFeature(string key, WorkspaceContext caller, FeatureService features, CancellationToken ct) =>
-        Answer(await features.DeleteAsync(caller, key, ct));
+        (await features.DeleteAsync(caller, key, ct)).ToOkOrProblem();
 
     private static async Task<Ok<IReadOnlyList<SavedGroupDto>>> ListSavedGroups(WorkspaceContext caller, SavedGroupService groups, CancellationToken ct) =>
         TypedResults.Ok(await groups.ListAsync(caller.WorkspaceId, ct));
@@ -84,11 +84,9 @@ public static class FlagsModule
     }
 
     private static async Task<Results<Ok<SavedGroupDto>, ProblemHttpResult>> UpdateSavedGroup(Guid id, SavedGroupRequest request, WorkspaceContext caller, SavedGroupService groups, CancellationToken ct) =>
-        Answer(await groups.UpdateAsync(caller, id, request, ct));
+        (await groups.UpdateAsync(caller, id, request, ct)).ToOkOrProblem();
 
     private static async Task<Results<Ok<SavedGroupDto>, ProblemHttpResult>> DeleteSavedGroup(Guid id, WorkspaceContext caller, SavedGroupService groups, CancellationToken ct) =>
-        Answer(await groups.DeleteAsync(caller, id, ct));
+        (await groups.DeleteAsync(caller, id, ct)).ToOkOrProblem();
 
-    private static Results<Ok<T>, ProblemHttpResult> Answer<T>(Result<T> result) =>
-        result.Succeeded ? TypedResults.Ok(result.Value!) : result.Failure!.ToProblem();
 }

@@ -68,19 +68,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         db.Set<SavedGroup>().Add(group);
         var dto = ToDto(group);
         audit.Record(db, caller.WorkspaceId, caller.Actor, "saved_group.created", "saved_group", group.Id.ToString(), null, dto);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            // Two writers raced for the same key; the unique index decided.
-            db.ChangeTracker.Clear();
-            return Failure.Conflict($"A saved group with key '{request.Key}' already exists.");
-        }
-
-        await changes.PublishAsync(caller.WorkspaceId, ct);
-        return dto;
+        return await changes.CommitAsync(db, caller.WorkspaceId, $"A saved group with key '{request.Key}' already exists.", ct) is { } failure ? failure : dto;
     }
 
     /// <summary>Changes name and definition; the key and type stay (rules refer to the key).</summary>
@@ -130,7 +118,7 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
         return after;
     }
 
-    /// <summary>Deletes a group that no rule uses; a group in use is a 409 naming the features.</summary>
+    /// <summary>Deletes a group that no rule or experiment uses; a group in use is a 409 naming its users.</summary>
     public async Task<Result<SavedGroupDto>> DeleteAsync(WorkspaceContext caller, Guid id, CancellationToken ct)
     {
         var group = await db.Set<SavedGroup>().FirstOrDefaultAsync(g => g.WorkspaceId == caller.WorkspaceId && g.Id == id, ct);
@@ -150,6 +138,8 @@ public sealed class SavedGroupService(UpswingDb db, AuditLog audit, TimeProvider
             .ToListAsync(ct);
         var users = settings.Where(s => FeatureService.ParseRules(s.Rules).Any(r => r.SavedGroups?.Contains(group.Key) == true))
             .Select(s => s.Key).Distinct().Order(StringComparer.Ordinal).ToList();
+        var experiments = await db.Set<Experiments.Experiment>().AsNoTracking().Where(e => e.WorkspaceId == caller.WorkspaceId).Select(e => new { e.Key, e.SavedGroups }).ToListAsync(ct);
+        users.AddRange(experiments.Where(e => JsonSerializer.Deserialize<List<string>>(e.SavedGroups)?.Contains(group.Key) == true).Select(e => $"experiment {e.Key}").Order(StringComparer.Ordinal));
         if (users.Count > 0)
         {
             return Failure.Conflict($"The saved group '{group.Key}' is used by: {string.Join(", ", users)}.");

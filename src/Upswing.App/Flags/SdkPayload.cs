@@ -27,8 +27,9 @@ public sealed record SdkPayload(byte[] Json, string ETag, DateTimeOffset DateUpd
 /// <summary>
 /// Builds the payload GrowthBook SDKs fetch from /api/features/{clientKey}: every feature switched on in the
 /// key's environment, with its rules in GrowthBook's format, and the list saved groups its conditions use.
+/// Experiment rules linked to a managed experiment (by key) take its traffic settings and follow its lifecycle.
 /// </summary>
-public sealed class SdkPayloadBuilder(UpswingDb db)
+public sealed class SdkPayloadBuilder(UpswingDb db, Experiments.ExperimentCatalogBuilder experiments)
 {
     public async Task<SdkPayload> BuildAsync(Guid workspaceId, Guid environmentId, CancellationToken ct)
     {
@@ -38,6 +39,7 @@ public sealed class SdkPayloadBuilder(UpswingDb db)
             .ToListAsync(ct);
         var groups = await db.Set<SavedGroup>().AsNoTracking().Where(g => g.WorkspaceId == workspaceId).ToListAsync(ct);
         var groupsByKey = groups.ToDictionary(g => g.Key, StringComparer.Ordinal);
+        var catalog = await experiments.BuildAsync(workspaceId, ct);
 
         var featuresJson = new JsonObject();
         var usedListGroups = new SortedSet<string>(StringComparer.Ordinal);
@@ -46,7 +48,10 @@ public sealed class SdkPayloadBuilder(UpswingDb db)
             var rules = new JsonArray();
             foreach (var rule in FeatureService.ParseRules(row.Rules).Where(r => r.Enabled))
             {
-                rules.Add(ToGrowthBookRule(row.Feature.Key, rule, groupsByKey, usedListGroups));
+                if (ToGrowthBookRule(row.Feature.Key, rule, catalog, groupsByKey, usedListGroups) is { } json)
+                {
+                    rules.Add(json);
+                }
             }
 
             var definition = new JsonObject { ["defaultValue"] = JsonNode.Parse(row.Feature.DefaultValue) };
@@ -58,14 +63,24 @@ public sealed class SdkPayloadBuilder(UpswingDb db)
             featuresJson[row.Feature.Key] = definition;
         }
 
+        foreach (var (key, holdout) in catalog.HoldoutFeatures)
+        {
+            featuresJson[key] = holdout.DeepClone();
+        }
+
         var savedGroups = new JsonObject();
         foreach (var key in usedListGroups)
         {
             savedGroups[key] = JsonNode.Parse(groupsByKey[key].Values);
         }
 
+        foreach (var (key, values) in catalog.SavedGroups)
+        {
+            savedGroups[key] ??= values?.DeepClone();
+        }
+
         // The newest change among what the payload holds; SDKs compare it to skip stale updates.
-        var updated = features.Select(r => r.Feature.UpdatedAt).Concat(groups.Select(g => g.UpdatedAt)).DefaultIfEmpty(DateTimeOffset.UnixEpoch).Max();
+        var updated = features.Select(r => r.Feature.UpdatedAt).Concat(groups.Select(g => g.UpdatedAt)).Append(catalog.Updated).DefaultIfEmpty(DateTimeOffset.UnixEpoch).Max();
         var payload = new JsonObject
         {
             ["status"] = 200,
@@ -79,10 +94,17 @@ public sealed class SdkPayloadBuilder(UpswingDb db)
         return new SdkPayload(bytes, etag, updated);
     }
 
-    private static JsonObject ToGrowthBookRule(string featureKey, FeatureRule rule, Dictionary<string, SavedGroup> groups, SortedSet<string> usedListGroups)
+    /// <summary>The rule in GrowthBook's format, or null when it serves nobody now (its experiment is paused or over).</summary>
+    private static JsonObject? ToGrowthBookRule(string featureKey, FeatureRule rule, Experiments.ExperimentCatalog catalog, Dictionary<string, SavedGroup> groups, SortedSet<string> usedListGroups)
     {
+        var ruleCondition = rule.HasCondition ? JsonNode.Parse(rule.Condition!.Value.GetRawText()) : null;
+        if (rule.Type == FeatureRuleType.Experiment && catalog.Experiments.TryGetValue(rule.ExperimentKey ?? featureKey, out var linked))
+        {
+            return LinkedExperimentRule(rule, ruleCondition, linked, groups, usedListGroups);
+        }
+
         var json = new JsonObject { ["id"] = rule.Id };
-        if (Condition(rule, groups, usedListGroups) is { } condition)
+        if (SavedGroupConditions.Combine([ruleCondition], rule.SavedGroups, groups, usedListGroups) is { } condition)
         {
             json["condition"] = condition;
         }
@@ -118,41 +140,43 @@ public sealed class SdkPayloadBuilder(UpswingDb db)
         return json;
     }
 
-    /// <summary>The rule's condition and its saved groups, combined with $and (list groups as $inGroup, condition groups inline).</summary>
-    private static JsonNode? Condition(FeatureRule rule, Dictionary<string, SavedGroup> groups, SortedSet<string> usedListGroups)
+    /// <summary>
+    /// A rule linked to a managed experiment: running, it is that experiment with the rule's values; stopped with
+    /// a winner, it serves the winner's value to everyone it targets; paused or stopped without one, it is left out.
+    /// </summary>
+    private static JsonObject? LinkedExperimentRule(FeatureRule rule, JsonNode? ruleCondition, Experiments.ExperimentEntry experiment, Dictionary<string, SavedGroup> groups, SortedSet<string> usedListGroups)
     {
-        var parts = new List<JsonNode>();
-        if (rule.HasCondition)
+        var values = rule.Variations ?? [];
+        if (values.Count != experiment.Variations.Count)
         {
-            parts.Add(JsonNode.Parse(rule.Condition!.Value.GetRawText())!);
+            // The experiment's arms changed after the rule was written; serving a mismatched split would be wrong.
+            return null;
         }
 
-        foreach (var key in rule.SavedGroups ?? [])
+        var condition = SavedGroupConditions.Combine([ruleCondition], rule.SavedGroups, groups, usedListGroups);
+        switch (experiment.Status)
         {
-            if (!groups.TryGetValue(key, out var group))
-            {
-                // Validation keeps references intact; a group deleted meanwhile matches nobody rather than everybody.
-                parts.Add(new JsonObject { ["$not"] = new JsonObject() });
-                continue;
-            }
+            case Experiments.ExperimentStatus.Running:
+                var json = experiment.WithVariations(values.Select(v => Node(v)));
+                json["id"] = rule.Id;
+                if (condition is not null)
+                {
+                    json["condition"] = json["condition"] is { } own ? new JsonObject { ["$and"] = new JsonArray(own.DeepClone(), condition) } : condition;
+                }
 
-            if (group.Type == SavedGroupType.List)
-            {
-                usedListGroups.Add(group.Key);
-                parts.Add(new JsonObject { [group.AttributeKey!] = new JsonObject { ["$inGroup"] = group.Key } });
-            }
-            else if (group.Condition is not null)
-            {
-                parts.Add(JsonNode.Parse(group.Condition)!);
-            }
+                return json;
+            case Experiments.ExperimentStatus.Stopped when experiment.Winner is { } winner:
+                var force = new JsonObject { ["id"] = rule.Id, ["force"] = Node(values[winner]) };
+                var targeting = experiment.Rule["condition"] is { } own2 ? condition is null ? own2.DeepClone() : new JsonObject { ["$and"] = new JsonArray(own2.DeepClone(), condition) } : condition;
+                if (targeting is not null)
+                {
+                    force["condition"] = targeting;
+                }
+
+                return force;
+            default:
+                return null;
         }
-
-        return parts.Count switch
-        {
-            0 => null,
-            1 => parts[0],
-            _ => new JsonObject { ["$and"] = new JsonArray([.. parts]) },
-        };
     }
 
     private static JsonNode? Node(JsonElement? value) => value is { } v ? JsonNode.Parse(v.GetRawText()) : null;

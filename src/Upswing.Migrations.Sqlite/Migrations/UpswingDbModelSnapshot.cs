@@ -271,6 +271,231 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("audit_log", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Experiments.Experiment", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Condition")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("condition");
+
+                    b.Property<double>("Coverage")
+                        .HasColumnType("REAL")
+                        .HasColumnName("coverage");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("FallbackAttribute")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("fallback_attribute");
+
+                    b.Property<string>("HashAttribute")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hash_attribute");
+
+                    b.Property<int>("HashVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hash_version");
+
+                    b.Property<Guid?>("HoldoutId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("holdout_id");
+
+                    b.Property<string>("Hypothesis")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hypothesis");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Metrics")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("metrics");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Namespace")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("namespace");
+
+                    b.Property<double>("NamespaceEnd")
+                        .HasColumnType("REAL")
+                        .HasColumnName("namespace_end");
+
+                    b.Property<double>("NamespaceStart")
+                        .HasColumnType("REAL")
+                        .HasColumnName("namespace_start");
+
+                    b.Property<string>("Phases")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("phases");
+
+                    b.Property<string>("SavedGroups")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("saved_groups");
+
+                    b.Property<string>("Seed")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("seed");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("Variations")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("variations");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<int?>("WinnerIndex")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("winner_index");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("HoldoutId");
+
+                    b.HasIndex("WorkspaceId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("experiments", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Experiments.ExperimentAssignment", b =>
+                {
+                    b.Property<Guid>("ExperimentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("experiment_id");
+
+                    b.Property<string>("UnitId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("unit_id");
+
+                    b.Property<double>("Bucket")
+                        .HasColumnType("REAL")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("FirstExposedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("first_exposed_at");
+
+                    b.Property<int>("Phase")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("phase");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.Property<int>("VariationIndex")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("variation_index");
+
+                    b.Property<string>("VariationKey")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("variation_key");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("ExperimentId", "UnitId");
+
+                    b.HasIndex("WorkspaceId", "UnitId");
+
+                    b.ToTable("experiment_assignments", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Experiments.Holdout", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("HashAttribute")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hash_attribute");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<double>("Percentage")
+                        .HasColumnType("REAL")
+                        .HasColumnName("percentage");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("holdouts", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Flags.Feature", b =>
                 {
                     b.Property<Guid>("Id")
@@ -517,6 +742,38 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Upswing.Experiments.Experiment", b =>
+                {
+                    b.HasOne("Upswing.Experiments.Holdout", null)
+                        .WithMany()
+                        .HasForeignKey("HoldoutId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Experiments.ExperimentAssignment", b =>
+                {
+                    b.HasOne("Upswing.Experiments.Experiment", null)
+                        .WithMany()
+                        .HasForeignKey("ExperimentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Experiments.Holdout", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Upswing.Flags.Feature", b =>

@@ -4,6 +4,7 @@ using Upswing.Access;
 using Upswing.Audit;
 using Upswing.Common;
 using Upswing.Common.Http;
+using Upswing.Experiments;
 using Upswing.Flags;
 using Upswing.Operations;
 using Upswing.Server.Components;
@@ -87,6 +88,7 @@ internal static class UpswingWebApp
         app.MapAccess();
         app.MapAudit();
         app.MapFlags();
+        app.MapExperiments();
         app.MapDashboard();
         mapExtra?.Invoke(app);
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -19,7 +19,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     private sealed record Probe(string Method, string Route, Func<Resources, string> Url, object? Body, Func<HttpResponseMessage, Resources, Task> Check);
 
     /// <summary>Workspace B's resources, and clients for A (intruder) and B (owner).</summary>
-    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, string BFeatureKey, string BFeatureId, string BGroupId, HttpClient Intruder, HttpClient Owner);
+    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, string BFeatureKey, string BFeatureId, string BGroupId, string BExperimentKey, string BExperimentId, string BHoldoutKey, string BHoldoutId, HttpClient Intruder, HttpClient Owner);
 
     private static readonly Probe[] Probes =
     [
@@ -104,6 +104,40 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             await NotFound(response, r);
             Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/saved-groups/{r.BGroupId}")).StatusCode);
         }),
+        new("GET", "/api/v1/experiments/", _ => "/api/v1/experiments", null, ListExcludesOrEmpty(r => r.BExperimentId)),
+        new("GET", "/api/v1/experiments/{key}", r => $"/api/v1/experiments/{r.BExperimentKey}", null, NotFound),
+        new("GET", "/api/v1/experiments/{key}/assignments", r => $"/api/v1/experiments/{r.BExperimentKey}/assignments", null, NotFound),
+        new("POST", "/api/v1/experiments/", _ => "/api/v1/experiments", new { key = "intruder-test", name = "Intruder", variations = new object[] { new { key = "a" }, new { key = "b" } } }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder-test", await r.Owner.GetStringAsync("/api/v1/experiments"));
+        }),
+        new("PATCH", "/api/v1/experiments/{key}", r => $"/api/v1/experiments/{r.BExperimentKey}", new { name = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.DoesNotContain("hijacked", await r.Owner.GetStringAsync($"/api/v1/experiments/{r.BExperimentKey}"));
+        }),
+        new("POST", "/api/v1/experiments/{key}/start", r => $"/api/v1/experiments/{r.BExperimentKey}/start", null, ExperimentStaysRunning),
+        new("POST", "/api/v1/experiments/{key}/pause", r => $"/api/v1/experiments/{r.BExperimentKey}/pause", null, ExperimentStaysRunning),
+        new("POST", "/api/v1/experiments/{key}/stop", r => $"/api/v1/experiments/{r.BExperimentKey}/stop", new { }, ExperimentStaysRunning),
+        new("DELETE", "/api/v1/experiments/{key}", r => $"/api/v1/experiments/{r.BExperimentKey}", null, ExperimentStaysRunning),
+        new("GET", "/api/v1/holdouts/", _ => "/api/v1/holdouts", null, ListExcludesOrEmpty(r => r.BHoldoutId)),
+        new("GET", "/api/v1/holdouts/{key}", r => $"/api/v1/holdouts/{r.BHoldoutKey}", null, NotFound),
+        new("POST", "/api/v1/holdouts/", _ => "/api/v1/holdouts", new { key = "intruder-holdout", name = "Intruder", percentage = 0.1 }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder-holdout", await r.Owner.GetStringAsync("/api/v1/holdouts"));
+        }),
+        new("PATCH", "/api/v1/holdouts/{key}", r => $"/api/v1/holdouts/{r.BHoldoutKey}", new { percentage = 0.5 }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(0.05, (await (await r.Owner.GetAsync($"/api/v1/holdouts/{r.BHoldoutKey}")).ReadOkAsync())["percentage"]!.GetValue<double>());
+        }),
+        new("DELETE", "/api/v1/holdouts/{key}", r => $"/api/v1/holdouts/{r.BHoldoutKey}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/holdouts/{r.BHoldoutKey}")).StatusCode);
+        }),
     ];
 
     public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
@@ -143,8 +177,34 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var member = await (await owner.PostAsJsonAsync("/api/v1/members", new { email = Infrastructure.Unique("b-member") + "@example.com", role = "editor" })).ReadOkAsync();
         var group = await (await owner.PostAsJsonAsync("/api/v1/saved-groups", new { key = Infrastructure.Unique("beta"), name = "Beta", type = "list", attributeKey = "id", values = new[] { "u1" } })).ReadOkAsync();
         var feature = await (await owner.PostAsJsonAsync("/api/v1/features", new { key = Infrastructure.Unique("b-flag"), valueType = "boolean", defaultValue = false })).ReadOkAsync();
+        var holdout = await (await owner.PostAsJsonAsync("/api/v1/holdouts", new { key = Infrastructure.Unique("b-holdout"), name = "B holdout", percentage = 0.05 })).ReadOkAsync();
+        var experimentKey = Infrastructure.Unique("b-test");
+        var experiment = await (await owner.PostAsJsonAsync("/api/v1/experiments", new { key = experimentKey, name = "B test", variations = new object[] { new { key = "a" }, new { key = "b" } } })).ReadOkAsync();
+        await (await owner.PostAsync($"/api/v1/experiments/{experimentKey}/start", null)).ReadOkAsync();
         var audit = await (await owner.GetAsync("/api/v1/audit?limit=1")).ReadOkAsync();
-        return new Resources(a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"), Server.NewClient(a.SecretKey), owner);
+        return new Resources(
+            a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
+            experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner);
+    }
+
+    [Fact]
+    public async Task Assignment_NeverReachesAnotherWorkspacesExperiment()
+    {
+        var r = await ArrangeAsync();
+        using var intruder = Server.NewClient(r.A.ClientKey);
+        var response = await intruder.PostAsJsonAsync("/v1/assignment", new { userId = "u1", experiments = new[] { r.BExperimentKey } });
+        await NotFound(response, r);
+        var all = await (await intruder.PostAsJsonAsync("/v1/assignment", new { userId = "u1" })).ReadOkAsync();
+        Assert.Empty(all["assignments"]!.AsArray());
+        var counts = await (await r.Owner.GetAsync($"/api/v1/experiments/{r.BExperimentKey}/assignments")).ReadOkAsync();
+        Assert.Equal(0, counts["total"]!.GetValue<long>());
+    }
+
+    /// <summary>A's lifecycle call answered 404 and B's experiment is still there and running.</summary>
+    private static async Task ExperimentStaysRunning(HttpResponseMessage response, Resources r)
+    {
+        await NotFound(response, r);
+        Assert.Equal("running", (await (await r.Owner.GetAsync($"/api/v1/experiments/{r.BExperimentKey}")).ReadOkAsync()).Str("status"));
     }
 
     private static async Task NotFound(HttpResponseMessage response, Resources _)

@@ -97,12 +97,15 @@ public abstract class CliContract
             return await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Access.MemberService>(sp).ListAsync(workspace!.Id, CancellationToken.None);
         });
         Assert.Equal(4, members.Count);
-        var flags = await server.WithServicesAsync(async sp =>
+        var (flags, experiments) = await server.WithServicesAsync(async sp =>
         {
             var workspace = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Workspaces.WorkspaceService>(sp).GetBySlugAsync("demo", CancellationToken.None);
-            return await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Flags.FeatureService>(sp).ListAsync(workspace!.Id, includeArchived: false, CancellationToken.None);
+            return (
+                await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Flags.FeatureService>(sp).ListAsync(workspace!.Id, includeArchived: false, CancellationToken.None),
+                await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Upswing.Experiments.ExperimentService>(sp).ListAsync(workspace.Id, null, CancellationToken.None));
         });
-        Assert.Equal(["critter-colors", "new-onboarding", "shop-discount", "welcome-copy"], flags.Select(f => f.Key));
+        Assert.Equal(["critter-colors", "hatch-animation", "new-onboarding", "shop-discount", "welcome-copy"], flags.Select(f => f.Key));
+        Assert.Equal(["discount-test:running", "hatch-animation:stopped", "headline-test:running", "trading-post:draft"], experiments.Select(e => $"{e.Key}:{e.Status.ToString().ToLowerInvariant()}"));
     }
 }
 

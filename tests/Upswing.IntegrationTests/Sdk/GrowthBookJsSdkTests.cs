@@ -136,6 +136,94 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task TenThousandUsers_GetTheSameVariationsFromTheJsSdkAndFromTheAssignmentApi()
+    {
+        await EnsureSdkInstalledAsync();
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        using var api = fixture.Server.NewClient(ws.SecretKey);
+        await (await api.PostAsJsonAsync("/api/v1/holdouts", new { key = "h10", name = "10 % holdout", percentage = 0.1 })).ReadOkAsync();
+        await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = "vip", name = "VIP", type = "list", attributeKey = "plan", values = new[] { "pro", "team" } })).ReadOkAsync();
+        object Experiment(string key, object[] variations, object? extra = null)
+        {
+            var body = System.Text.Json.JsonSerializer.SerializeToNode(new { key, name = key, variations })!.AsObject();
+            foreach (var (name, value) in extra is null ? [] : System.Text.Json.JsonSerializer.SerializeToNode(extra)!.AsObject().ToList())
+            {
+                body[name] = value?.DeepClone();
+            }
+
+            return body;
+        }
+
+        var experiments = new[]
+        {
+            Experiment("pricing-a", [new { key = "low", weight = 0.2 }, new { key = "mid", weight = 0.3 }, new { key = "high", weight = 0.5 }], new { coverage = 0.7, @namespace = new { name = "pricing", start = 0.0, end = 0.5 } }),
+            Experiment("pricing-b", [new { key = "monthly" }, new { key = "yearly" }], new { @namespace = new { name = "pricing", start = 0.5, end = 1.0 }, hashVersion = 1 }),
+            Experiment("onboarding", [new { key = "control" }, new { key = "video" }], new { condition = new { country = new Dictionary<string, string[]> { ["$in"] = ["FR", "DE", "US"] } }, holdout = "h10" }),
+            Experiment("vip-perks", [new { key = "none" }, new { key = "perks" }], new { savedGroups = new[] { "vip" }, hashAttribute = "company", seed = "perks-2026" }),
+        };
+        foreach (var experiment in experiments)
+        {
+            var key = ((JsonObject)experiment).Str("key");
+            await (await api.PostAsJsonAsync("/api/v1/experiments", experiment)).ReadOkAsync();
+            await (await api.PostAsync($"/api/v1/experiments/{key}/start", null)).ReadOkAsync();
+            var arms = ((JsonObject)experiment)["variations"]!.AsArray().Count;
+            await (await api.PostAsJsonAsync("/api/v1/features", new
+            {
+                key = $"{key}-flag",
+                valueType = "number",
+                defaultValue = -1,
+                environments = new Dictionary<string, object> { ["production"] = new { rules = new object[] { new { type = "experiment", experimentKey = key, variations = Enumerable.Range(0, arms) } } } },
+            })).ReadOkAsync();
+        }
+
+        string[] countries = ["FR", "DE", "US", "JP", "BR"];
+        string[] plans = ["free", "pro", "team"];
+        var keys = experiments.Select(e => ((JsonObject)e).Str("key")).ToArray();
+        var users = Enumerable.Range(0, 10_000).Select(i => new JsonObject
+        {
+            ["id"] = $"user-{i}",
+            ["country"] = countries[i % countries.Length],
+            // Assignments stick to the hash attribute's value, so users of one company share its plan (the targeting).
+            ["plan"] = plans[i % 997 % plans.Length],
+            ["company"] = $"company-{i % 997}",
+        }).ToList();
+
+        var input = new JsonArray(users.Select(u => (JsonNode?)new JsonObject { ["attributes"] = u.DeepClone(), ["features"] = new JsonArray(keys.Select(k => (JsonNode?)$"{k}-flag").ToArray()) }).ToArray());
+        var js = JsonNode.Parse(await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString()))!.AsArray();
+
+        var assigned = new JsonArray[users.Count];
+        using var client = fixture.Server.NewClient(ws.ClientKey);
+        await Parallel.ForAsync(0, users.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+        {
+            var response = await client.PostAsJsonAsync("/v1/assignment", new { userId = users[i].Str("id"), attributes = users[i], experiments = keys }, ct);
+            assigned[i] = (await response.ReadOkAsync())["assignments"]!.AsArray();
+        });
+
+        var mismatches = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < users.Count; i++)
+        {
+            foreach (var a in assigned[i])
+            {
+                var key = a!.Str("experimentKey");
+                var server = a!["inExperiment"]!.GetValue<bool>() ? a!.Str("variationKey") : null;
+                var sdk = js[i]![$"{key}-flag"]!["variation"]?.GetValue<string>();
+                seen.Add($"{key}={server ?? "out"}");
+                if (server != sdk)
+                {
+                    mismatches.Add($"{users[i].ToJsonString()} {key}: js {sdk ?? "out"}, upswing {server ?? "out"}");
+                }
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches, e.g. {string.Join("; ", mismatches.Take(5))}");
+        Assert.Superset(
+            new HashSet<string>(["pricing-a=low", "pricing-a=mid", "pricing-a=high", "pricing-a=out", "pricing-b=monthly", "pricing-b=yearly", "pricing-b=out",
+                "onboarding=control", "onboarding=video", "onboarding=out", "vip-perks=none", "vip-perks=perks", "vip-perks=out"], StringComparer.Ordinal),
+            seen);
+    }
+
+    [Fact]
     public async Task UpdateThroughTheApi_ReachesTheJsSdkOverServerSentEvents()
     {
         await EnsureSdkInstalledAsync();

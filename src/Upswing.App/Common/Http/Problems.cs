@@ -96,6 +96,10 @@ public static class Problems
         _ => TypedResults.Problem(statusCode: 400, type: BadRequest, detail: failure.Message),
     };
 
+    /// <summary>200 with the value, or the failure's problem response.</summary>
+    public static Results<Ok<T>, ProblemHttpResult> ToOkOrProblem<T>(this Result<T> result) =>
+        result.Succeeded ? TypedResults.Ok(result.Value!) : result.Failure!.ToProblem();
+
     public static ProblemHttpResult NotFoundProblem(string detail) =>
         TypedResults.Problem(statusCode: 404, type: NotFound, title: TitleFor(404), detail: detail);
 

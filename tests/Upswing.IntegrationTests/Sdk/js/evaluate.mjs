@@ -1,6 +1,6 @@
 // Evaluates features with the official GrowthBook SDK against a running Upswing server.
 // Usage: node evaluate.mjs <apiHost> <clientKey>  (stdin: [{"attributes": {...}, "features": ["key", ...]}, ...])
-// Prints: [{"key": {"value": ..., "source": "...", "ruleId": "..."}, ...}, ...]
+// Prints: [{"key": {"value": ..., "source": "...", "ruleId": "...", "variation": "<meta key when in an experiment>"}, ...}, ...]
 import { GrowthBook } from "@growthbook/growthbook";
 
 const [apiHost, clientKey] = process.argv.slice(2);
@@ -21,7 +21,7 @@ for (const c of cases) {
   const row = {};
   for (const key of c.features) {
     const r = gb.evalFeature(key);
-    row[key] = { value: r.value, source: r.source, ruleId: r.ruleId };
+    row[key] = { value: r.value, source: r.source, ruleId: r.ruleId, variation: r.experimentResult?.inExperiment ? r.experimentResult.key : null };
   }
   results.push(row);
 }

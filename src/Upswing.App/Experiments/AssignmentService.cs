@@ -1,0 +1,279 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Upswing.Common;
+using Upswing.Data;
+using Upswing.Evaluation;
+
+namespace Upswing.Experiments;
+
+/// <summary>Body of POST /v1/assignment: who the user is, their attributes, and which experiments (all running ones when omitted).</summary>
+public sealed record AssignmentRequest(string? UserId, string? AnonymousId, JsonObject? Attributes, IReadOnlyList<string>? Experiments);
+
+/// <summary>The user's variation in one experiment. <see cref="Sticky"/> is true when it was stored by an earlier assignment.</summary>
+public sealed record Assignment(string ExperimentKey, string VariationKey, int VariationIndex, bool InExperiment, string HashValue, bool Sticky, double? Bucket);
+
+/// <summary>Answer of POST /v1/assignment.</summary>
+public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments);
+
+/// <summary>
+/// Server-side assignment. A user's first assignment to a running experiment is hashed exactly as GrowthBook SDKs
+/// hash it, then stored: from then on the stored variation is returned whatever happens to weights or coverage,
+/// and the row's time is the user's first exposure. Paused experiments keep their assigned users and admit no one;
+/// stopped ones serve their winner (or control) to everyone.
+/// </summary>
+public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
+{
+    public const int MaxIdLength = 200;
+    public const int MaxExperiments = 100;
+
+    public async Task<Result<AssignmentResponse>> AssignAsync(Guid workspaceId, AssignmentRequest request, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        if (string.IsNullOrEmpty(request.UserId) && string.IsNullOrEmpty(request.AnonymousId))
+        {
+            errors.Add("userId", "Give a userId or an anonymousId.");
+        }
+
+        if (request.UserId is { Length: > MaxIdLength } || request.AnonymousId is { Length: > MaxIdLength })
+        {
+            errors.Add("userId", $"Ids are at most {MaxIdLength} characters.");
+        }
+
+        if (request.Experiments is { Count: > MaxExperiments })
+        {
+            errors.Add("experiments", $"At most {MaxExperiments} experiment keys per request.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToFailure();
+        }
+
+        var catalog = await catalogs.GetAsync(workspaceId, ct);
+        List<ExperimentEntry> entries;
+        if (request.Experiments is null)
+        {
+            entries = [.. catalog.Experiments.Values.Where(e => e.Status is ExperimentStatus.Running or ExperimentStatus.Paused).OrderBy(e => e.Key, StringComparer.Ordinal)];
+        }
+        else
+        {
+            var unknown = request.Experiments.Where(k => k is null || catalog.Experiments.GetValueOrDefault(k) is null or { Status: ExperimentStatus.Draft }).ToList();
+            if (unknown.Count > 0)
+            {
+                return Failure.NotFound($"No started experiment with key {string.Join(", ", unknown.Select(k => $"'{k}'"))}.");
+            }
+
+            entries = [.. request.Experiments.Distinct(StringComparer.Ordinal).Select(k => catalog.Experiments[k])];
+        }
+
+        var attributes = Attributes(request);
+        var context = catalog.Context with { Attributes = attributes };
+        var units = entries.ConvertAll(e => Unit(attributes, e.HashAttribute));
+        var stored = await StoredAsync(entries, units, ct);
+
+        var answers = new Assignment[entries.Count];
+        var fresh = new List<(int Index, ExperimentAssignment Row)>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (entry, unit) = (entries[i], units[i]);
+            if (entry.Status == ExperimentStatus.Stopped)
+            {
+                answers[i] = Answer(entry, entry.Winner ?? 0, false, unit, false, null);
+            }
+            else if (stored.TryGetValue(entry.Id, out var row))
+            {
+                answers[i] = Answer(entry, row.VariationIndex, true, unit, true, row.Bucket);
+            }
+            else if (entry.Status == ExperimentStatus.Paused || unit.Length == 0)
+            {
+                answers[i] = Answer(entry, 0, false, unit, false, null);
+            }
+            else
+            {
+                var result = Evaluator.Run(context, entry.Definition);
+                answers[i] = Answer(entry, result.VariationId, result.InExperiment, unit, false, result.Bucket);
+                if (result is { InExperiment: true, HashUsed: true })
+                {
+                    fresh.Add((i, new ExperimentAssignment
+                    {
+                        WorkspaceId = workspaceId,
+                        ExperimentId = entry.Id,
+                        UnitId = unit,
+                        VariationIndex = result.VariationId,
+                        VariationKey = entry.VariationKeys[result.VariationId],
+                        Bucket = result.Bucket ?? 0,
+                        Phase = entry.Phase,
+                        Source = "assignment",
+                        FirstExposedAt = time.GetUtcNow(),
+                    }));
+                }
+            }
+        }
+
+        if (fresh.Count > 0)
+        {
+            foreach (var (index, row) in await StoreAsync(fresh, ct))
+            {
+                // Another request assigned this user first; its answer is the one that sticks.
+                answers[index] = Answer(entries[index], row.VariationIndex, true, row.UnitId, true, row.Bucket);
+            }
+        }
+
+        return new AssignmentResponse(answers);
+    }
+
+    private static Assignment Answer(ExperimentEntry entry, int index, bool inExperiment, string unit, bool sticky, double? bucket) =>
+        new(entry.Key, entry.VariationKeys[index], index, inExperiment, unit, sticky, bucket);
+
+    /// <summary>The attributes SDKs would see: the posted ones, with the ids filled in (id is the user id, else the anonymous id).</summary>
+    private static JsonObject Attributes(AssignmentRequest request)
+    {
+        var attributes = request.Attributes is { } given ? (JsonObject)given.DeepClone() : [];
+        if (!attributes.ContainsKey("id"))
+        {
+            attributes["id"] = string.IsNullOrEmpty(request.UserId) ? request.AnonymousId : request.UserId;
+        }
+
+        if (!string.IsNullOrEmpty(request.UserId) && !attributes.ContainsKey("userId"))
+        {
+            attributes["userId"] = request.UserId;
+        }
+
+        if (!string.IsNullOrEmpty(request.AnonymousId) && !attributes.ContainsKey("anonymousId"))
+        {
+            attributes["anonymousId"] = request.AnonymousId;
+        }
+
+        return attributes;
+    }
+
+    /// <summary>The hash attribute's value as GrowthBook SDKs turn it into a string (ids are strings or integers); empty when missing or falsy.</summary>
+    private static string Unit(JsonObject attributes, string hashAttribute)
+    {
+        var unit = attributes.TryGetPropertyValue(hashAttribute, out var node) ? node switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var text) => text,
+            JsonValue v when v.TryGetValue<double>(out var number) => number == 0 || double.IsNaN(number) ? "" : v.ToJsonString(),
+            JsonValue v when v.TryGetValue<bool>(out var flag) => flag ? "true" : "",
+            _ => "",
+        } : "";
+        return unit.Length > MaxIdLength ? "" : unit;
+    }
+
+    /// <summary>Stored assignments of these units, by experiment id: from memory when seen before, else one query.</summary>
+    private async Task<Dictionary<Guid, AssignmentMemo.Stored>> StoredAsync(List<ExperimentEntry> entries, List<string> units, CancellationToken ct)
+    {
+        var found = new Dictionary<Guid, AssignmentMemo.Stored>();
+        var missing = new List<(Guid Experiment, string Unit)>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Status is not (ExperimentStatus.Running or ExperimentStatus.Paused) || units[i].Length == 0)
+            {
+                continue;
+            }
+
+            if (memo.TryGet(entries[i].Id, units[i], out var row))
+            {
+                found[entries[i].Id] = row;
+            }
+            else
+            {
+                missing.Add((entries[i].Id, units[i]));
+            }
+        }
+
+        if (missing.Count == 0)
+        {
+            return found;
+        }
+
+        var experimentIds = missing.Select(m => m.Experiment).ToList();
+        var unitIds = missing.Select(m => m.Unit).Distinct().ToList();
+        var rows = await db.Set<ExperimentAssignment>().AsNoTracking()
+            .Where(a => experimentIds.Contains(a.ExperimentId) && unitIds.Contains(a.UnitId)).ToListAsync(ct);
+        foreach (var row in rows.Where(r => missing.Contains((r.ExperimentId, r.UnitId))))
+        {
+            found[row.ExperimentId] = memo.Remember(row);
+        }
+
+        return found;
+    }
+
+    /// <summary>Stores new assignments; returns those that lost a race to a concurrent request, with the winner's row.</summary>
+    private async Task<List<(int Index, ExperimentAssignment Row)>> StoreAsync(List<(int Index, ExperimentAssignment Row)> fresh, CancellationToken ct)
+    {
+        db.Set<ExperimentAssignment>().AddRange(fresh.Select(f => f.Row));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            foreach (var (_, row) in fresh)
+            {
+                memo.Remember(row);
+            }
+
+            return [];
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+        }
+
+        // A concurrent request for the same user stored some of these first: keep theirs, store the rest one by one.
+        var lost = new List<(int Index, ExperimentAssignment Row)>();
+        foreach (var (index, row) in fresh)
+        {
+            var existing = await db.Set<ExperimentAssignment>().AsNoTracking().FirstOrDefaultAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+            if (existing is not null)
+            {
+                memo.Remember(existing);
+                lost.Add((index, existing));
+                continue;
+            }
+
+            db.Set<ExperimentAssignment>().Add(row);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                memo.Remember(row);
+            }
+            catch (DbUpdateException)
+            {
+                db.ChangeTracker.Clear();
+                var winner = await db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+                memo.Remember(winner);
+                lost.Add((index, winner));
+            }
+        }
+
+        return lost;
+    }
+}
+
+/// <summary>
+/// Stored assignments seen by this node. An assignment never changes once stored, so remembering it is safe on
+/// any number of nodes; repeated requests for a known user need no database round trip.
+/// </summary>
+public sealed class AssignmentMemo
+{
+    public const int Capacity = 500_000;
+
+    private readonly ConcurrentDictionary<(Guid Experiment, string Unit), Stored> rows = new();
+
+    public readonly record struct Stored(int VariationIndex, double Bucket);
+
+    internal bool TryGet(Guid experiment, string unit, out Stored stored) => rows.TryGetValue((experiment, unit), out stored);
+
+    internal Stored Remember(ExperimentAssignment row)
+    {
+        if (rows.Count >= Capacity)
+        {
+            // Crude but bounded: forget everything; the database still has every row.
+            rows.Clear();
+        }
+
+        var stored = new Stored(row.VariationIndex, row.Bucket);
+        rows[(row.ExperimentId, row.UnitId)] = stored;
+        return stored;
+    }
+}

@@ -508,6 +508,9 @@ public sealed class FeatureExplainer(SdkPayloadCache payloads, FeatureService fe
         }
 
         var byId = trace.Where(t => t.Rule.Id is not null).ToDictionary(t => t.Rule.Id!, StringComparer.Ordinal);
+        var inPayload = ctx.Features.TryGetValue(key, out var definition)
+            ? definition.Rules.Select(r => r.Id).OfType<string>().ToHashSet(StringComparer.Ordinal)
+            : [];
         for (var i = 0; i < stored.Rules.Count; i++)
         {
             var rule = stored.Rules[i];
@@ -522,7 +525,9 @@ public sealed class FeatureExplainer(SdkPayloadCache payloads, FeatureService fe
             }
             else
             {
-                var why = served ? "Not evaluated: an earlier rule decided the value." : "Not evaluated: SDKs do not get this feature's rules here.";
+                var why = !served ? "Not evaluated: SDKs do not get this feature's rules here."
+                    : rule.Id is not null && !inPayload.Contains(rule.Id) ? "Not sent to SDKs: the experiment it is linked to is not running (draft, paused, or stopped without a winner)."
+                    : "Not evaluated: an earlier rule decided the value.";
                 result.Add(new RuleExplanation { Position = i + 1, RuleId = rule.Id, Kind = kind, Description = rule.Description, Outcome = RuleOutcome.NotReached, Message = why });
             }
         }
@@ -556,6 +561,11 @@ public sealed class FeatureExplainer(SdkPayloadCache payloads, FeatureService fe
             InExperiment = t.InExperiment,
             Value = t.Value,
         };
+        if (stored is { Type: FeatureRuleType.Experiment } && t.Rule.HasForce)
+        {
+            explanation = explanation with { Message = explanation.Message + " Its experiment has stopped: the winning variation goes to everyone it targets." };
+        }
+
         return t.Reason == RuleSkipReason.ConditionFalse && stored is not null ? Diagnose(explanation, stored, ctx, groups) : explanation;
     }
 
@@ -601,7 +611,10 @@ public sealed class FeatureExplainer(SdkPayloadCache payloads, FeatureService fe
             }
         }
 
-        return explanation;
+        // Neither the rule's own condition nor its groups: the targeting of the experiment it is linked to.
+        return stored.Type == FeatureRuleType.Experiment
+            ? explanation with { Message = "The linked experiment's targeting condition is false for these attributes." }
+            : explanation;
     }
 
     private static string Summarize(Outcome outcome, FeatureDto? feature, FeatureEnvironmentDto? stored, string environment, List<RuleExplanation> rules)

@@ -61,4 +61,44 @@ public sealed class DemoFeaturesExplainerTests(DemoWorkspaceFixture fixture) : I
         Assert.Equal(RuleSkipReason.HashAttributeMissing, other.Rules[1].Reason);
         Assert.Equal("defaultValue", other.SourceName);
     }
+
+    [Fact]
+    public async Task ExplainAsync_RuleLinkedToAStoppedExperiment_ServesTheWinnerAndSaysSo()
+    {
+        await using var scope = fixture.Server.Services.CreateAsyncScope();
+        var (workspace, production) = await DemoAsync(scope.ServiceProvider);
+
+        var hatch = Assert.Single(await scope.ServiceProvider.GetRequiredService<FeatureExplainer>().ExplainAsync(
+            workspace.Id, production, new System.Text.Json.Nodes.JsonObject { ["id"] = "u1" }, "hatch-animation", CancellationToken.None));
+
+        Assert.Equal("\"long\"", hatch.Value!.ToJsonString());
+        Assert.Equal(RuleOutcome.Matched, hatch.Rules[0].Outcome);
+        Assert.Contains("Its experiment has stopped", hatch.Rules[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExplainAsync_RuleLinkedToADraftExperiment_IsNotSentToSdks()
+    {
+        await using var scope = fixture.Server.Services.CreateAsyncScope();
+        var (workspace, production) = await DemoAsync(scope.ServiceProvider);
+        var key = Infrastructure.Unique("trading");
+        var owner = new Upswing.Common.WorkspaceContext(workspace.Id, Upswing.Access.WorkspaceRole.Owner, Upswing.Common.Actor.Cli);
+        var created = await scope.ServiceProvider.GetRequiredService<FeatureService>().CreateAsync(owner, new CreateFeatureRequest(
+            key, "boolean", System.Text.Json.JsonSerializer.SerializeToElement(false), null, null,
+            new() { ["production"] = new FeatureEnvironmentRequest(true, [new Upswing.Flags.FeatureRule { Id = "trade", Type = FeatureRuleType.Experiment, ExperimentKey = "trading-post", Variations = [System.Text.Json.JsonSerializer.SerializeToElement(false), System.Text.Json.JsonSerializer.SerializeToElement(true)] }]) }), CancellationToken.None);
+        Assert.True(created.Succeeded, created.Failure?.Message);
+
+        var explanation = Assert.Single(await scope.ServiceProvider.GetRequiredService<FeatureExplainer>().ExplainAsync(
+            workspace.Id, production, new System.Text.Json.Nodes.JsonObject { ["id"] = "u1", ["country"] = "US" }, key, CancellationToken.None));
+
+        Assert.Equal(Upswing.Evaluation.FeatureSource.DefaultValue, explanation.Source);
+        Assert.Equal(RuleOutcome.NotReached, explanation.Rules[0].Outcome);
+        Assert.Contains("not running", explanation.Rules[0].Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<(WorkspaceDto Workspace, EnvironmentDto Production)> DemoAsync(IServiceProvider services)
+    {
+        var workspace = (await services.GetRequiredService<WorkspaceService>().GetBySlugAsync(DemoData.Slug, CancellationToken.None))!;
+        return (workspace, workspace.Environments.Single(e => e.Key == "production"));
+    }
 }

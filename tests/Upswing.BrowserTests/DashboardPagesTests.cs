@@ -23,6 +23,10 @@ public sealed class DashboardPagesTests(ChromiumFixture fixture)
     [InlineData("/w/demo/keys")]
     [InlineData("/w/demo/members")]
     [InlineData("/w/demo/audit")]
+    [InlineData("/w/demo/features")]
+    [InlineData("/w/demo/features/shop-discount?env=production")]
+    [InlineData("/w/demo/features/try")]
+    [InlineData("/w/demo/saved-groups")]
     public async Task Pages_HaveLabelledInputsAndLandmarks(string path)
     {
         await using var session = await BrowserSession.OpenAsync(fixture);
@@ -111,7 +115,7 @@ public sealed class DashboardPagesTests(ChromiumFixture fixture)
         await using var session = await BrowserSession.OpenAsync(fixture, viewport: new() { Width = 390, Height = 844 });
         var page = session.Page;
 
-        foreach (var path in (string[])["/w/demo", "/w/demo/keys", "/w/demo/members", "/w/demo/audit"])
+        foreach (var path in (string[])["/w/demo", "/w/demo/keys", "/w/demo/members", "/w/demo/audit", "/w/demo/features", "/w/demo/features/shop-discount", "/w/demo/saved-groups"])
         {
             await page.GotoAsync(path);
             await Expect(page.Locator("h1")).ToBeVisibleAsync();

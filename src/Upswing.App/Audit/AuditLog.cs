@@ -58,6 +58,11 @@ public sealed class AuditLog(UpswingDb db, TimeProvider time, IHttpContextAccess
             entries = entries.Where(a => a.ResourceType == query.ResourceType);
         }
 
+        if (!string.IsNullOrEmpty(query.ResourceId))
+        {
+            entries = entries.Where(a => a.ResourceId == query.ResourceId);
+        }
+
         if (query.Before is { } before)
         {
             entries = entries.Where(a => a.At < before);
@@ -82,4 +87,4 @@ public sealed class AuditLog(UpswingDb db, TimeProvider time, IHttpContextAccess
 }
 
 /// <summary>Filters for the audit list; <see cref="Before"/> pages backwards in time.</summary>
-public sealed record AuditQuery(string? Action = null, string? ResourceType = null, DateTimeOffset? Before = null, int Limit = 50);
+public sealed record AuditQuery(string? Action = null, string? ResourceType = null, DateTimeOffset? Before = null, int Limit = 50, string? ResourceId = null);

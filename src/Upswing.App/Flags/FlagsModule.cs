@@ -17,6 +17,7 @@ public static class FlagsModule
         builder.Services.AddScoped<FeatureService>();
         builder.Services.AddScoped<SavedGroupService>();
         builder.Services.AddScoped<SdkPayloadBuilder>();
+        builder.Services.AddScoped<FeatureExplainer>();
         builder.Services.AddSingleton<SdkPayloadCache>();
         builder.Services.AddSingleton<FlagChanges>();
         builder.Services.AddSingleton<FlagChangeFeed>();

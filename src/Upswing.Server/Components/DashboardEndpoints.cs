@@ -54,7 +54,7 @@ internal static class DashboardEndpoints
             return TypedResults.Redirect("/");
         }
 
-        var target = page is "keys" or "members" or "audit" ? $"/w/{slug}/{page}" : $"/w/{slug}";
+        var target = WorkspaceSections.IsPage(page) ? $"/w/{slug}/{page}" : $"/w/{slug}";
         return TypedResults.Redirect(Slugs.IsValid(env) ? $"{target}?env={env}" : target);
     }
 

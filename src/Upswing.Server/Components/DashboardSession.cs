@@ -8,6 +8,9 @@ namespace Upswing.Server.Components;
 public sealed record WorkspacePage(WorkspaceDto Workspace, WorkspaceContext Caller, EnvironmentDto Environment, IReadOnlyList<WorkspaceDto> AllWorkspaces)
 {
     public bool CanAdminister => Caller.Role.AtLeast(WorkspaceRole.Admin);
+
+    /// <summary>Editors and above change flags, saved groups and (later) experiments; viewers read.</summary>
+    public bool CanEdit => Caller.Role.AtLeast(WorkspaceRole.Editor);
 }
 
 /// <summary>Resolves the signed-in user and the workspace named in a page's URL; another workspace is a 404.</summary>

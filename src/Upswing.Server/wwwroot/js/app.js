@@ -38,9 +38,27 @@
     });
   }
 
+  // Rule and saved-group editors show every field without JavaScript; with it, only the fields of the chosen type.
+  function wireTypeFields(root, selectAttribute, fieldsAttribute) {
+    root.querySelectorAll("select[" + selectAttribute + "]").forEach(function (select) {
+      if (select.dataset.wired) return;
+      select.dataset.wired = "1";
+      var form = select.form;
+      function apply() {
+        form.querySelectorAll("[" + fieldsAttribute + "]").forEach(function (field) {
+          field.hidden = field.getAttribute(fieldsAttribute).split(" ").indexOf(select.value) < 0;
+        });
+      }
+      select.addEventListener("change", apply);
+      apply();
+    });
+  }
+
   function enhance(root) {
     renderCharts(root);
     wireCopyButtons(root);
+    wireTypeFields(root, "data-rule-type", "data-rule-types");
+    wireTypeFields(root, "data-group-type", "data-group-types");
   }
 
   // htmx looks for hx-confirm on the element that issues the request and its ancestors. For a boosted

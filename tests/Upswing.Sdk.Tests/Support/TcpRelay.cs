@@ -42,8 +42,15 @@ public sealed class TcpRelay : IAsyncDisposable
     {
         foreach (var client in open.Keys)
         {
-            client.Client.Close(0);
             open.TryRemove(client, out _);
+            try
+            {
+                // A relay finishing concurrently may already have disposed the socket (Client is then null).
+                client.Client?.Close(0);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
         }
     }
 

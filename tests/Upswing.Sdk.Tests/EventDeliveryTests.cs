@@ -12,7 +12,23 @@ public sealed class EventDeliveryTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync() => emulator = await IngestionEmulator.StartAsync(Key);
 
-    public async ValueTask DisposeAsync() => await emulator.DisposeAsync();
+    private readonly List<UpswingClient> clients = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        // Disposal waits for delivery on the manual clock; moving it keeps a failed test from hanging the run.
+        foreach (var client in clients)
+        {
+            var disposing = client.DisposeAsync().AsTask();
+            while (!disposing.IsCompleted)
+            {
+                time.Advance(TimeSpan.FromMinutes(1));
+                await Task.WhenAny(disposing, Task.Delay(20, CancellationToken.None));
+            }
+        }
+
+        await emulator.DisposeAsync();
+    }
 
     private UpswingClient Client(Action<UpswingOptions>? configure = null, string key = Key)
     {
@@ -22,13 +38,15 @@ public sealed class EventDeliveryTests : IAsyncLifetime
             o.FlushInterval = TimeSpan.FromHours(1);
             configure?.Invoke(o);
         });
-        return new UpswingClient(options, new HttpClient(), time);
+        var client = new UpswingClient(options, new HttpClient(), time);
+        clients.Add(client);
+        return client;
     }
 
     [Fact]
     public async Task Batches_GoOutAtFlushAt_InSegmentFormat_WithBasicAuth()
     {
-        await using var client = Client(o => o.FlushAt = 3);
+        var client = Client(o => o.FlushAt = 3);
         for (var i = 0; i < 7; i++)
         {
             Assert.True(client.Track("Signed Up", userId: $"user-{i}", properties: new Dictionary<string, object?> { ["plan"] = "pro", ["seats"] = i }));
@@ -60,17 +78,19 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     {
         emulator.FailNext(500);
         emulator.FailNext(429, retryAfter: "7");
-        await using var client = Client(o => o.RetryDelay = TimeSpan.FromSeconds(1));
+        var client = Client(o => o.RetryDelay = TimeSpan.FromSeconds(1));
         client.Track("Clicked", anonymousId: "anon-1");
         client.Track("Clicked", anonymousId: "anon-2");
         var flushed = client.FlushAsync(TestContext.Current.CancellationToken);
 
         await TestData.WaitUntilAsync(() => emulator.Attempts.Count == 1 && time.PendingDelays.Count > 0, "the first attempt and its backoff");
         Assert.Equal(500, emulator.Attempts[0].Status);
-        Assert.InRange(time.PendingDelays[0].TotalSeconds, 0.5, 1);
-        time.Advance(TimeSpan.FromSeconds(1));
+        var backoff = time.PendingDelays[0];
+        Assert.InRange(backoff.TotalSeconds, 0.5, 1);
+        // Exactly to the timer: the retry it releases may arm the next timer before Advance returns.
+        time.Advance(backoff);
 
-        await TestData.WaitUntilAsync(() => emulator.Attempts.Count == 2 && time.PendingDelays.Count > 0, "the second attempt and its wait");
+        await TestData.WaitUntilAsync(() => emulator.Attempts.Count == 2 && time.PendingDelays.Contains(TimeSpan.FromSeconds(7)), "the second attempt and its Retry-After wait");
         Assert.Equal(429, emulator.Attempts[1].Status);
         Assert.Equal(TimeSpan.FromSeconds(7), time.PendingDelays[0]);
         time.Advance(TimeSpan.FromSeconds(6.9));
@@ -89,7 +109,7 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     public async Task RetryAfterAsADate_IsHonoured()
     {
         emulator.FailNext(503, retryAfter: time.GetUtcNow().AddSeconds(30).ToString("R"));
-        await using var client = Client();
+        var client = Client();
         client.Track("Clicked", userId: "u");
         var flushed = client.FlushAsync(TestContext.Current.CancellationToken);
         await TestData.WaitUntilAsync(() => emulator.Attempts.Count == 1 && time.PendingDelays.Count > 0, "the first attempt");
@@ -103,7 +123,7 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     public async Task ClientErrors_AreNotRetried_AndCountAsFailed()
     {
         emulator.FailNext(400);
-        await using var client = Client();
+        var client = Client();
         client.Track("Clicked", userId: "u1");
         await client.FlushAsync(TestContext.Current.CancellationToken);
         Assert.Equal((1L, 0L), (client.FailedEvents, client.DeliveredEvents));
@@ -117,7 +137,7 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task AWrongKey_IsRefused_AndNotRetried()
     {
-        await using var client = Client(key: "us_ck_somebodyelse");
+        var client = Client(key: "us_ck_somebodyelse");
         client.Track("Clicked", userId: "u1");
         await client.FlushAsync(TestContext.Current.CancellationToken);
         Assert.Equal(401, Assert.Single(emulator.Attempts).Status);
@@ -129,7 +149,7 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     {
         emulator.FailNext(500);
         emulator.FailNext(502);
-        await using var client = Client(o => (o.MaxDeliveryAttempts, o.RetryDelay) = (2, TimeSpan.FromSeconds(1)));
+        var client = Client(o => (o.MaxDeliveryAttempts, o.RetryDelay) = (2, TimeSpan.FromSeconds(1)));
         client.Track("Clicked", userId: "u1");
         var flushed = client.FlushAsync(TestContext.Current.CancellationToken);
         await TestData.WaitUntilAsync(() => emulator.Attempts.Count == 1 && time.PendingDelays.Count > 0, "the first attempt");
@@ -143,7 +163,7 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     {
         // The first batch is held back by a long Retry-After, so later events pile up in the queue.
         emulator.FailNext(429, retryAfter: "300");
-        await using var client = Client(o => (o.FlushAt, o.MaxQueuedEvents) = (2, 5));
+        var client = Client(o => (o.FlushAt, o.MaxQueuedEvents) = (2, 5));
         client.Track("E", userId: "a");
         client.Track("E", userId: "b");
         await TestData.WaitUntilAsync(() => emulator.Attempts.Count == 1 && time.PendingDelays.Contains(TimeSpan.FromSeconds(300)), "the held-back batch");
@@ -173,7 +193,7 @@ public sealed class EventDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task Track_WithoutAnyId_IsAProgrammingError()
     {
-        await using var client = Client();
+        var client = Client();
         Assert.Throws<ArgumentException>(() => client.Track("Clicked"));
     }
 

@@ -35,7 +35,10 @@ public sealed class ManualTime(DateTimeOffset start) : TimeProvider
         }
     }
 
-    /// <summary>Moves the clock and fires the timers that came due, in order.</summary>
+    /// <summary>
+    /// Moves the clock and fires the timers that came due, in order. Callbacks run inline at their due time, so
+    /// a timer they arm (directly or after I/O on another thread) may start before the clock reaches the target.
+    /// </summary>
     public void Advance(TimeSpan by)
     {
         DateTimeOffset target;

@@ -51,6 +51,24 @@ public sealed class ClientAgainstServerTests(SdkServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task EncryptedPayload_FromTheServer_DecryptsWithTheKeysDecryptionKey()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        await api.CreateFeatureAsync("secret-sauce", "string", "ketchup", new { type = "force", condition = new { id = "u1" }, value = "truffle" });
+        var created = await (await api.PostAsJsonAsync("/api/v1/keys", new { kind = "client", encryptPayload = true }, TestContext.Current.CancellationToken)).ReadOkAsync();
+
+        await using var client = new UpswingClient(TestData.Options(Server.BaseAddress, created["key"]!.GetValue<string>(), o =>
+        {
+            o.DecryptionKey = created["apiKey"]!["decryptionKey"]!.GetValue<string>();
+            o.Streaming = false;
+        }), new HttpClient());
+        Assert.True(await client.InitializeAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("truffle", client.GetValue("secret-sauce", "", new JsonObject { ["id"] = "u1" }));
+        Assert.Equal("ketchup", client.GetValue("secret-sauce", "", new JsonObject { ["id"] = "u2" }));
+    }
+
+    [Fact]
     public async Task Refresh_SendsTheETag_AndA304KeepsThePayload()
     {
         var ws = await Server.CreateWorkspaceAsync();

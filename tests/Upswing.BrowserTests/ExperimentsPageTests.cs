@@ -84,6 +84,57 @@ public sealed class ExperimentsPageTests(ChromiumFixture fixture)
     }
 
     [Fact]
+    public async Task StartFromAStalePage_ShowsTheServicesRefusal_AndTheCurrentStatus()
+    {
+        var key = Infrastructure.Unique("stale");
+        await fixture.Server.WithServicesAsync(async services =>
+        {
+            var (owner, experiments) = await OwnerAsync(services);
+            return (await experiments.CreateAsync(owner, new CreateExperimentRequest(key, "Stale", null, null, null, null, null,
+                [new("a", null, null), new("b", null, null)], null, null, null, null, null, null), CancellationToken.None)).Value!;
+        });
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.GotoAsync($"/w/demo/experiments/{key}?env=production");
+        await Expect(page.Locator("h1 .badge.status")).ToHaveTextAsync("draft");
+
+        // Someone else starts it meanwhile: this page still offers Start, which is now refused.
+        await fixture.Server.WithServicesAsync(async services =>
+        {
+            var (owner, experiments) = await OwnerAsync(services);
+            return (await experiments.StartAsync(owner, key, CancellationToken.None)).Value!;
+        });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Only a draft or paused experiment can start");
+        await Expect(page.Locator("h1 .badge.status")).ToHaveTextAsync("running");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Pause", Exact = true })).ToBeVisibleAsync();
+        await session.AssertNoProblemsAsync();
+    }
+
+    [Fact]
+    public async Task Holdout_CreatedAndDeletedOnTheExperimentsPage()
+    {
+        var key = Infrastructure.Unique("hold");
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.GotoAsync("/w/demo/experiments?env=production");
+
+        await page.GetByLabel("Holdout key").FillAsync(key);
+        await page.GetByLabel("Holdout name").FillAsync("Winter holdout");
+        await page.GetByLabel("Held out %").FillAsync("60");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create holdout" }).ClickAsync();
+        await Expect(page.Locator("#nh-percentage-error")).Not.ToBeEmptyAsync();
+
+        await page.GetByLabel("Held out %").FillAsync("5");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create holdout" }).ClickAsync();
+        await Expect(page.Locator($"tr[data-holdout='{key}']")).ToContainTextAsync("5%");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Delete holdout {key}" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync($"Deleted holdout {key}");
+        await Expect(page.Locator($"tr[data-holdout='{key}']")).ToHaveCountAsync(0);
+        await session.AssertNoProblemsAsync();
+    }
+
+    [Fact]
     public async Task Viewer_SeesExperimentsReadOnly_WithoutLifecycleButtons()
     {
         var email = $"{Infrastructure.Unique("viewer")}@example.com";
@@ -119,4 +170,10 @@ public sealed class ExperimentsPageTests(ChromiumFixture fixture)
         var demo = (await services.GetRequiredService<WorkspaceService>().GetBySlugAsync(DemoData.Slug, CancellationToken.None))!;
         return (await services.GetRequiredService<ExperimentService>().GetAsync(demo.Id, key, CancellationToken.None))!;
     });
+
+    private static async Task<(WorkspaceContext Owner, ExperimentService Experiments)> OwnerAsync(IServiceProvider services)
+    {
+        var demo = (await services.GetRequiredService<WorkspaceService>().GetBySlugAsync(DemoData.Slug, CancellationToken.None))!;
+        return (new WorkspaceContext(demo.Id, WorkspaceRole.Owner, Actor.Cli), services.GetRequiredService<ExperimentService>());
+    }
 }

@@ -128,6 +128,7 @@ public sealed class ExperimentsPageTests(ChromiumFixture fixture)
         await page.GetByLabel("Held out %").FillAsync("5");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create holdout" }).ClickAsync();
         await Expect(page.Locator($"tr[data-holdout='{key}']")).ToContainTextAsync("5%");
+        await session.ScreenshotAsync("experiments.png");
         await page.GetByRole(AriaRole.Button, new() { Name = $"Delete holdout {key}" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync($"Deleted holdout {key}");
         await Expect(page.Locator($"tr[data-holdout='{key}']")).ToHaveCountAsync(0);

@@ -27,6 +27,8 @@ public sealed class DashboardPagesTests(ChromiumFixture fixture)
     [InlineData("/w/demo/features/shop-discount?env=production")]
     [InlineData("/w/demo/features/try")]
     [InlineData("/w/demo/saved-groups")]
+    [InlineData("/w/demo/experiments")]
+    [InlineData("/w/demo/experiments/discount-test")]
     public async Task Pages_HaveLabelledInputsAndLandmarks(string path)
     {
         await using var session = await BrowserSession.OpenAsync(fixture);
@@ -115,7 +117,7 @@ public sealed class DashboardPagesTests(ChromiumFixture fixture)
         await using var session = await BrowserSession.OpenAsync(fixture, viewport: new() { Width = 390, Height = 844 });
         var page = session.Page;
 
-        foreach (var path in (string[])["/w/demo", "/w/demo/keys", "/w/demo/members", "/w/demo/audit", "/w/demo/features", "/w/demo/features/shop-discount", "/w/demo/saved-groups"])
+        foreach (var path in (string[])["/w/demo", "/w/demo/keys", "/w/demo/members", "/w/demo/audit", "/w/demo/features", "/w/demo/features/shop-discount", "/w/demo/saved-groups", "/w/demo/experiments", "/w/demo/experiments/discount-test"])
         {
             await page.GotoAsync(path);
             await Expect(page.Locator("h1")).ToBeVisibleAsync();

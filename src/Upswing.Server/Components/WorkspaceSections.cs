@@ -3,7 +3,7 @@ namespace Upswing.Server.Components;
 /// <summary>
 /// The sections of a workspace, in the order the navigation shows them. A key is the page's path under
 /// /w/{slug}/ ("home" is /w/{slug} itself), and the environment switcher may land on any of them.
-/// Module sections come first: an "experiments" section goes right after "saved-groups".
+/// Module sections come first, then the workspace settings.
 /// </summary>
 internal static class WorkspaceSections
 {
@@ -12,6 +12,7 @@ internal static class WorkspaceSections
         ("home", "Get started"),
         ("features", "Features"),
         ("saved-groups", "Saved groups"),
+        ("experiments", "Experiments"),
         ("keys", "API keys"),
         ("members", "Members"),
         ("audit", "Audit log"),

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Upswing.Common;
 
 namespace Upswing.Access;
 
@@ -10,9 +9,13 @@ public static class KeyLookup
     /// <summary>The identity of a valid, unrevoked key, or null.</summary>
     public static async ValueTask<KeyIdentity?> FindAsync(HttpContext context, string presented)
     {
-        var cached = ApiKeyService.LooksLikeKey(presented)
-            ? context.RequestServices.GetRequiredService<ApiKeyCache>().GetWithoutDatabase(Secrets.Sha256Hex(presented), ApiKeyService.LastUsedResolution)
-            : null;
+        KeyIdentity? cached = null;
+        if (ApiKeyService.LooksLikeKey(presented))
+        {
+            var cache = context.RequestServices.GetRequiredService<ApiKeyCache>();
+            cached = cache.GetWithoutDatabase(cache.HashOf(presented), ApiKeyService.LastUsedResolution);
+        }
+
         return cached ?? await context.RequestServices.GetRequiredService<ApiKeyService>().AuthenticateAsync(presented, context.RequestAborted);
     }
 }

@@ -22,13 +22,13 @@ internal static class SdkEndpoints
     public static void MapSdkEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/features/{clientKey}", GetFeatures).WithName("GetSdkFeatures").WithTags("SDK")
-            .RequireCors(CorsPolicy)
+            .RequireCors(CorsPolicy).AuthenticatesByKeyInRequest()
             .WithSummary("The GrowthBook SDK payload for the client key's environment (ETag / If-None-Match supported).");
         app.MapPost("/api/eval/{clientKey}", EvaluateRemotely).WithName("RemoteEvaluate").WithTags("SDK")
-            .RequireCors(CorsPolicy)
+            .RequireCors(CorsPolicy).AuthenticatesByKeyInRequest()
             .WithSummary("GrowthBook remote evaluation: the payload with every feature already evaluated for the posted attributes.");
         app.MapGet("/sub/{clientKey}", StreamFeatures).WithName("StreamSdkFeatures").WithTags("SDK")
-            .RequireCors(CorsPolicy)
+            .RequireCors(CorsPolicy).AuthenticatesByKeyInRequest()
             .WithSummary("Server-sent events: a `features` event with the payload now and after every change.");
     }
 
@@ -83,7 +83,7 @@ internal static class SdkEndpoints
     }
 
     /// <summary>The client key's environment, or the problem to answer with.</summary>
-    private static async Task<(KeyIdentity? Identity, Guid EnvironmentId, IResult? Problem)> ClientKeyAsync(HttpContext http, string clientKey)
+    private static async ValueTask<(KeyIdentity? Identity, Guid EnvironmentId, IResult? Problem)> ClientKeyAsync(HttpContext http, string clientKey)
     {
         var identity = await KeyLookup.FindAsync(http, clientKey);
         if (identity is null)
@@ -143,24 +143,48 @@ internal static class SdkEndpoints
         }
     }
 
-    private static async Task<IResult> GetFeatures(string clientKey, HttpContext http, SdkPayloadCache payloads)
+    // Written straight to the response rather than through an IResult: this is the busiest endpoint, and the
+    // answer is bytes that are already built.
+    private static async Task GetFeatures(string clientKey, HttpContext http, SdkPayloadCache payloads)
     {
         var (identity, environmentId, problem) = await ClientKeyAsync(http, clientKey);
         if (problem is not null)
         {
-            return problem;
+            await problem.ExecuteAsync(http);
+            return;
         }
 
         var payload = await payloads.GetAsync(identity!.WorkspaceId, environmentId, http.RequestAborted);
-        http.Response.Headers.ETag = payload.ETag;
-        http.Response.Headers.CacheControl = CacheControl;
+        var response = http.Response;
+        response.Headers.ETag = payload.ETag;
+        response.Headers.CacheControl = CacheControl;
         // GrowthBook SDKs open /sub/{clientKey} only when the payload response announces it.
-        http.Response.Headers["x-sse-support"] = "enabled";
-        if (http.Request.Headers.IfNoneMatch.Any(tag => tag is not null && (tag == payload.ETag || tag.Contains(payload.ETag, StringComparison.Ordinal) || tag == "*")))
+        response.Headers[SseSupportHeader] = SseSupportEnabled;
+        if (IsNotModified(http.Request.Headers.IfNoneMatch, payload.ETag))
         {
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
         }
 
-        return TypedResults.Bytes(payload.Json, "application/json");
+        response.ContentType = JsonContentType;
+        response.ContentLength = payload.Json.Length;
+        await response.Body.WriteAsync(payload.Json, http.RequestAborted);
+    }
+
+    private const string SseSupportHeader = "x-sse-support";
+    private const string SseSupportEnabled = "enabled";
+    private const string JsonContentType = "application/json";
+
+    private static bool IsNotModified(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag)
+    {
+        foreach (var tag in ifNoneMatch)
+        {
+            if (tag is not null && (tag == "*" || tag.Contains(etag, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -25,18 +25,47 @@ public sealed class SdkPayloadCache(IServiceScopeFactory scopes, TimeProvider ti
     private readonly ConcurrentDictionary<(Guid Workspace, Guid Environment), (SdkPayload Payload, DateTimeOffset Expires)> payloads = new();
     private readonly ConcurrentDictionary<Guid, long> generations = new();
 
-    public async ValueTask<SdkPayload> GetAsync(Guid workspaceId, Guid environmentId, CancellationToken ct)
+    // One build per payload at a time: when an entry expires under load, every request in flight would otherwise
+    // run its own build (tens of queries at once every TimeToLive, the p99 spikes of the load test).
+    private readonly ConcurrentDictionary<(Guid Workspace, Guid Environment), Lazy<Task<SdkPayload>>> builds = new();
+
+    public ValueTask<SdkPayload> GetAsync(Guid workspaceId, Guid environmentId, CancellationToken ct)
     {
         var key = (workspaceId, environmentId);
         if (payloads.TryGetValue(key, out var cached) && cached.Expires > time.GetUtcNow())
         {
-            return cached.Payload;
+            return ValueTask.FromResult(cached.Payload);
         }
 
-        var generation = generations.GetValueOrDefault(workspaceId);
+        return new ValueTask<SdkPayload>(JoinBuildAsync(key, ct));
+    }
+
+    private async Task<SdkPayload> JoinBuildAsync((Guid Workspace, Guid Environment) key, CancellationToken ct)
+    {
+        var build = builds.GetOrAdd(key, k => new Lazy<Task<SdkPayload>>(() => BuildAsync(k)));
+        try
+        {
+            // The shared build is not cancelled with the request that happened to start it; each waiter can leave.
+            return await build.Value.WaitAsync(ct);
+        }
+        finally
+        {
+            builds.TryRemove(KeyValuePair.Create(key, build));
+        }
+    }
+
+    private async Task<SdkPayload> BuildAsync((Guid Workspace, Guid Environment) key)
+    {
+        var generation = generations.GetValueOrDefault(key.Workspace);
         await using var scope = scopes.CreateAsyncScope();
-        var payload = await scope.ServiceProvider.GetRequiredService<SdkPayloadBuilder>().BuildAsync(workspaceId, environmentId, ct);
-        if (generations.GetValueOrDefault(workspaceId) == generation)
+        var payload = await scope.ServiceProvider.GetRequiredService<SdkPayloadBuilder>().BuildAsync(key.Workspace, key.Environment, CancellationToken.None);
+        if (payloads.TryGetValue(key, out var previous) && previous.Payload.ETag == payload.ETag)
+        {
+            // Same bytes: keep the instance, and with it the evaluation model already parsed for /api/eval.
+            payload = previous.Payload;
+        }
+
+        if (generations.GetValueOrDefault(key.Workspace) == generation)
         {
             payloads[key] = (payload, time.GetUtcNow() + TimeToLive);
         }
@@ -51,6 +80,12 @@ public sealed class SdkPayloadCache(IServiceScopeFactory scopes, TimeProvider ti
         foreach (var key in payloads.Keys.Where(k => k.Workspace == workspaceId))
         {
             payloads.TryRemove(key, out _);
+        }
+
+        // A build that started before the change must not be joined by requests made after it.
+        foreach (var key in builds.Keys.Where(k => k.Workspace == workspaceId))
+        {
+            builds.TryRemove(key, out _);
         }
     }
 }

@@ -59,13 +59,13 @@ public static class GrowthBookJson
 
         return new EvaluationContext
         {
-            Attributes = json["attributes"] is JsonObject a ? (JsonObject)a.DeepClone() : [],
+            Attributes = json["attributes"] is JsonObject a ? ParseAttributes(a) : [],
             Url = GetString(json["url"]),
             Features = json["features"] is JsonObject f ? ParseFeatures(f) : new Dictionary<string, FeatureDefinition>(),
             Experiments = json["experiments"] is JsonArray e ? e.OfType<JsonObject>().Select(ParseExperiment).ToList() : [],
             ForcedVariations = forcedVariations,
             ForcedFeatures = forcedFeatures,
-            SavedGroups = json["savedGroups"] is JsonObject sg ? (JsonObject)sg.DeepClone() : null,
+            SavedGroups = json["savedGroups"] is JsonObject sg ? ParseSavedGroups(sg) : null,
             ContextualBandits = bandits,
             Groups = groups,
             Enabled = GetBool(json["enabled"]) ?? true,
@@ -73,6 +73,17 @@ public static class GrowthBookJson
             StickyBuckets = sticky,
         };
     }
+
+    /// <summary>
+    /// User attributes ready for evaluation: a copy whose strings read without allocating (strings parsed from JSON
+    /// text are decoded again on every read). Worth it whenever several features are evaluated for one user.
+    /// </summary>
+    public static JsonObject ParseAttributes(JsonObject json) => Prepare(json);
+
+    /// <summary>Saved groups (id to list of values) ready for $inGroup/$notInGroup, prepared like <see cref="ParseAttributes"/>.</summary>
+    public static JsonObject ParseSavedGroups(JsonObject json) => Prepare(json);
+
+    private static JsonObject Prepare(JsonObject json) => (JsonObject)JsValues.CloneForEvaluation(json)!;
 
     /// <summary>Parses a GrowthBook "features" object (feature key to definition).</summary>
     public static Dictionary<string, FeatureDefinition> ParseFeatures(JsonObject json)
@@ -100,7 +111,7 @@ public static class GrowthBookJson
     public static FeatureRule ParseRule(JsonObject json) => new()
     {
         Id = GetString(json["id"]),
-        Condition = json["condition"] is JsonObject c ? (JsonObject)c.DeepClone() : null,
+        Condition = json["condition"] is JsonObject c ? Prepare(c) : null,
         ParentConditions = ParseParents(json["parentConditions"]),
         HasForce = json.ContainsKey("force"),
         Force = json["force"]?.DeepClone(),
@@ -143,7 +154,7 @@ public static class GrowthBookJson
         Namespace = ParseNamespace(json["namespace"]),
         Meta = ParseMeta(json["meta"]),
         Filters = ParseFilters(json["filters"]),
-        Condition = json["condition"] is JsonObject c ? (JsonObject)c.DeepClone() : null,
+        Condition = json["condition"] is JsonObject c ? Prepare(c) : null,
         ParentConditions = ParseParents(json["parentConditions"]),
         Force = GetInt(json["force"]),
         Name = GetString(json["name"]),
@@ -165,7 +176,7 @@ public static class GrowthBookJson
         json["contexts"] is JsonArray contexts
             ? contexts.OfType<JsonObject>().Select(c => new ContextualBanditLeaf(
                 GetInt(c["leafId"]) ?? -1,
-                c["condition"] is JsonObject cond ? (JsonObject)cond.DeepClone() : [],
+                c["condition"] is JsonObject cond ? Prepare(cond) : [],
                 ParseDoubles(c["weights"]) ?? [])).ToList()
             : null);
 
@@ -433,7 +444,7 @@ public static class GrowthBookJson
             ? a.OfType<JsonObject>().Select(p => new ParentCondition
             {
                 Id = GetString(p["id"]) ?? "",
-                Condition = p["condition"] is JsonObject c ? (JsonObject)c.DeepClone() : null,
+                Condition = p["condition"] is JsonObject c ? Prepare(c) : null,
                 Gate = GetBool(p["gate"]) == true,
             }).ToList()
             : null;

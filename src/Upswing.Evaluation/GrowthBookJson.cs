@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Upswing.Evaluation;
@@ -227,49 +229,80 @@ public static class GrowthBookJson
     /// <summary>The experiment result in GrowthBook's JSON shape.</summary>
     public static JsonObject ToJson(ExperimentResult result)
     {
-        var json = new JsonObject
+        // One writer for both shapes, so the tree and the streamed form cannot drift apart.
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            ["featureId"] = result.FeatureId,
-            ["value"] = result.Value?.DeepClone(),
-            ["variationId"] = result.VariationId,
-            ["inExperiment"] = result.InExperiment,
-            ["hashUsed"] = result.HashUsed,
-            ["hashAttribute"] = result.HashAttribute,
-            ["hashValue"] = result.HashValue,
-            ["key"] = result.Key,
-            ["stickyBucketUsed"] = result.StickyBucketUsed,
-        };
+            Write(writer, result);
+        }
+
+        return JsonNode.Parse(buffer.WrittenSpan)!.AsObject();
+    }
+
+    /// <summary>Writes the experiment result in GrowthBook's JSON shape without building a tree (remote evaluation answers).</summary>
+    public static void Write(Utf8JsonWriter writer, ExperimentResult result)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("featureId", result.FeatureId);
+        writer.WritePropertyName("value");
+        WriteValue(writer, result.Value);
+        writer.WriteNumber("variationId", result.VariationId);
+        writer.WriteBoolean("inExperiment", result.InExperiment);
+        writer.WriteBoolean("hashUsed", result.HashUsed);
+        writer.WriteString("hashAttribute", result.HashAttribute);
+        writer.WriteString("hashValue", result.HashValue);
+        writer.WriteString("key", result.Key);
+        writer.WriteBoolean("stickyBucketUsed", result.StickyBucketUsed);
         if (result.Name is { } name)
         {
-            json["name"] = name;
+            writer.WriteString("name", name);
         }
 
         if (result.Bucket is { } bucket)
         {
-            json["bucket"] = bucket;
+            writer.WriteNumber("bucket", bucket);
         }
 
         if (result.Passthrough)
         {
-            json["passthrough"] = true;
+            writer.WriteBoolean("passthrough", true);
         }
 
         if (result.LeafId is { } leaf)
         {
-            json["leafId"] = leaf;
+            writer.WriteNumber("leafId", leaf);
         }
 
         if (result.VariationWeights is { } weights)
         {
-            json["variationWeights"] = Doubles(weights);
+            writer.WriteStartArray("variationWeights");
+            for (var i = 0; i < weights.Count; i++)
+            {
+                writer.WriteNumberValue(weights[i]);
+            }
+
+            writer.WriteEndArray();
         }
 
         if (result.BanditVersion is { } version)
         {
-            json["banditVersion"] = version;
+            writer.WriteNumber("banditVersion", version);
         }
 
-        return json;
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes a JSON value, null included.</summary>
+    public static void WriteValue(Utf8JsonWriter writer, JsonNode? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            value.WriteTo(writer);
+        }
     }
 
     /// <summary>The experiment in GrowthBook's JSON shape (only the fields that are set).</summary>

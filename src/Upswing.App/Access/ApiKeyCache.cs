@@ -24,6 +24,9 @@ internal sealed class ApiKeyCache(TimeProvider time)
     private const int MaxRememberedHashes = 10_000;
     private readonly ConcurrentDictionary<string, string> hashes = new(FixedTimeComparer.Instance);
 
+    /// <summary>Database checks in flight, by key hash, so concurrent requests with one key share one (see <see cref="KeyLookup"/>).</summary>
+    public ConcurrentDictionary<string, Lazy<Task<KeyIdentity?>>> Verifications { get; } = new(StringComparer.Ordinal);
+
     /// <summary>A verified key: who it is, until when the entry may be trusted, and when its use was last written.</summary>
     private sealed record Entry(KeyIdentity Identity, DateTimeOffset Expires, DateTimeOffset LastUseRecorded);
 

@@ -32,9 +32,14 @@ public sealed class SdkPayloadCache(IServiceScopeFactory scopes, TimeProvider ti
     public ValueTask<SdkPayload> GetAsync(Guid workspaceId, Guid environmentId, CancellationToken ct)
     {
         var key = (workspaceId, environmentId);
-        if (payloads.TryGetValue(key, out var cached) && cached.Expires > time.GetUtcNow())
+        if (payloads.TryGetValue(key, out var cached))
         {
-            return ValueTask.FromResult(cached.Payload);
+            // An entry still here has only aged (a change removes it at once): while one request rebuilds it,
+            // the others keep answering with it instead of queueing behind the build.
+            if (cached.Expires > time.GetUtcNow() || builds.ContainsKey(key))
+            {
+                return ValueTask.FromResult(cached.Payload);
+            }
         }
 
         return new ValueTask<SdkPayload>(JoinBuildAsync(key, ct));

@@ -17,6 +17,7 @@ CONNECTIONS="64"
 THREADS="2"
 WARMUP="3s"
 TARGETS=()
+TARGET_LUA=()  # per target: a wrk script for that target only, or "" for the --lua scripts
 HEADERS=()
 LUA=()
 
@@ -35,6 +36,9 @@ Usage: bench/load/run.sh [options]
   --header H         header sent to the extra targets, e.g. "Authorization: Bearer us_sk_…" (repeatable)
   --lua FILE         wrk script for the extra targets (method, body), e.g. bench/load/eval-post.lua
                      (repeatable; the server must already be running)
+  --lua-target FILE URL
+                     like --target, but measured with this wrk script only (so a GET and a POST
+                     endpoint can be measured in one run, beside one limit)
   -h, --help         this help
 
 Results: printed as a markdown table and written to ${RESULTS_DIR:-/tmp}/upswing-load-latest.md
@@ -49,7 +53,9 @@ while [[ $# -gt 0 ]]; do
     --connections) need_value "$@"; CONNECTIONS="$2"; shift 2 ;;
     --threads)     need_value "$@"; THREADS="$2"; shift 2 ;;
     --warmup)      need_value "$@"; WARMUP="$2"; shift 2 ;;
-    --target)      need_value "$@"; TARGETS+=("$2"); shift 2 ;;
+    --target)      need_value "$@"; TARGETS+=("$2"); TARGET_LUA+=(""); shift 2 ;;
+    --lua-target)  [[ $# -ge 3 && -n "$2" && -n "$3" ]] || die "--lua-target needs a script and a URL (see --help)"
+                   TARGETS+=("$3"); TARGET_LUA+=("$(realpath "$2")"); shift 3 ;;
     --header)      need_value "$@"; HEADERS+=(-H "$2"); shift 2 ;;
     --lua)         need_value "$@"; LUA=(-s "$(realpath "$2")"); shift 2 ;;
     -h|--help)     usage; exit 0 ;;
@@ -198,12 +204,20 @@ if [[ -n "$BACKGROUND_CPU" ]] && (( BACKGROUND_CPU >= 15 )); then
 fi
 
 measure() {
-  local url="$1" out rps avg p50 p99 non2xx sockerr code
-  shift
+  local url="$1" own_lua="$2" out rps avg p50 p99 non2xx sockerr code
+  shift 2
   local -a headers=("$@") lua=()
-  [[ "$url" == "$BASE"* ]] || lua=("${LUA[@]+"${LUA[@]}"}")
-  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${headers[@]+"${headers[@]}"}" "$url" || true)"
-  [[ "$code" =~ ^2 ]] || WARNINGS+=("$url answered HTTP ${code:-no response} before the run; its numbers measure that response, not the endpoint's happy path")
+  if [[ -n "$own_lua" ]]; then
+    lua=(-s "$own_lua")
+  elif [[ "$url" != "$BASE"* ]]; then
+    lua=("${LUA[@]+"${LUA[@]}"}")
+  fi
+  # A wrk script may change the method and body, so only plain GETs are checked up front; wrk's own
+  # count of non-2xx/3xx responses (below) catches the rest.
+  if [[ ${#lua[@]} -eq 0 ]]; then
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${headers[@]+"${headers[@]}"}" "$url" || true)"
+    [[ "$code" =~ ^2 ]] || WARNINGS+=("$url answered HTTP ${code:-no response} before the run; its numbers measure that response, not the endpoint's happy path")
+  fi
   if [[ "$WARMUP" != "0" && "$WARMUP" != "0s" ]]; then
     log "warming up $url ($WARMUP, not measured)"
     run_wrk /dev/null -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${headers[@]+"${headers[@]}"}" "${lua[@]+"${lua[@]}"}" "$url" || true
@@ -225,8 +239,8 @@ measure() {
   ROWS+=("$url|$rps|$(to_ms "$avg")|$(to_ms "$p50")|$(to_ms "$p99")")
 }
 
-measure "$BASE/"
-measure "$BASE/json"
+measure "$BASE/" ""
+measure "$BASE/json" ""
 
 # The reference server is stopped before measuring external targets so it does not hold memory
 # or wake up on the shared cores while the Upswing server is under load.
@@ -234,8 +248,8 @@ kill -TERM "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 
-for t in "${TARGETS[@]+"${TARGETS[@]}"}"; do
-  measure "$t" "${HEADERS[@]+"${HEADERS[@]}"}"
+for i in "${!TARGETS[@]}"; do
+  measure "${TARGETS[$i]}" "${TARGET_LUA[$i]}" "${HEADERS[@]+"${HEADERS[@]}"}"
 done
 
 # ---------------------------------------------------------------- report

@@ -11,12 +11,16 @@ public static class Conditions
     private static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
     private const int RegexCacheLimit = 1024;
     private static readonly ConcurrentDictionary<(string Pattern, bool IgnoreCase), Regex?> RegexCache = new();
+    private const int PathCacheLimit = 1024;
+    private static readonly ConcurrentDictionary<string, string[]> PathCache = new(StringComparer.Ordinal);
 
     /// <summary>True when <paramref name="attributes"/> satisfy <paramref name="condition"/>; saved groups back $inGroup/$notInGroup.</summary>
     public static bool Evaluate(JsonNode? attributes, JsonObject condition, JsonObject? savedGroups = null)
     {
-        foreach (var (key, value) in condition)
+        // Indexed loops over JSON objects and arrays throughout: their foreach enumerators are boxed, one allocation each.
+        for (var i = 0; i < condition.Count; i++)
         {
+            var (key, value) = condition.GetAt(i);
             switch (key)
             {
                 case "$or":
@@ -67,9 +71,9 @@ public static class Conditions
             return true;
         }
 
-        foreach (var c in list)
+        for (var i = 0; i < list.Count; i++)
         {
-            if (c is JsonObject o && Evaluate(attributes, o, savedGroups))
+            if (list[i] is JsonObject o && Evaluate(attributes, o, savedGroups))
             {
                 return true;
             }
@@ -85,9 +89,9 @@ public static class Conditions
             return true;
         }
 
-        foreach (var c in list)
+        for (var i = 0; i < list.Count; i++)
         {
-            if (c is not JsonObject o || !Evaluate(attributes, o, savedGroups))
+            if (list[i] is not JsonObject o || !Evaluate(attributes, o, savedGroups))
             {
                 return false;
             }
@@ -99,8 +103,13 @@ public static class Conditions
     // A missing path reads as null, exactly like a null value.
     private static JsonNode? GetPath(JsonNode? obj, string path)
     {
+        if (obj is JsonObject root && !path.Contains('.', StringComparison.Ordinal))
+        {
+            return root.TryGetPropertyValue(path, out var value) ? value : null;
+        }
+
         var current = obj;
-        foreach (var part in path.Split('.'))
+        foreach (var part in PathParts(path))
         {
             switch (current)
             {
@@ -119,6 +128,23 @@ public static class Conditions
         return current;
     }
 
+    // Dotted paths come from configuration, so there are few: split once each.
+    private static string[] PathParts(string path)
+    {
+        if (PathCache.TryGetValue(path, out var parts))
+        {
+            return parts;
+        }
+
+        parts = path.Split('.');
+        if (PathCache.Count < PathCacheLimit)
+        {
+            PathCache.TryAdd(path, parts);
+        }
+
+        return parts;
+    }
+
     private static bool IsOperatorObject(JsonObject obj)
     {
         if (obj.Count == 0)
@@ -126,9 +152,9 @@ public static class Conditions
             return false;
         }
 
-        foreach (var (k, _) in obj)
+        for (var i = 0; i < obj.Count; i++)
         {
-            if (!k.StartsWith('$'))
+            if (!obj.GetAt(i).Key.StartsWith('$'))
             {
                 return false;
             }
@@ -164,8 +190,10 @@ public static class Conditions
             return JsValues.Stringify(value) == JsValues.Stringify(condition);
         }
 
-        foreach (var (op, expected) in (JsonObject)condition!)
+        var operators = (JsonObject)condition!;
+        for (var i = 0; i < operators.Count; i++)
         {
+            var (op, expected) = operators.GetAt(i);
             if (!EvalOperator(op, value, expected, savedGroups))
             {
                 return false;
@@ -248,9 +276,9 @@ public static class Conditions
     {
         if (actual is JsonArray values)
         {
-            foreach (var v in values)
+            for (var i = 0; i < values.Count; i++)
             {
-                if (Contains(expected, v, ignoreCase))
+                if (Contains(expected, values[i], ignoreCase))
                 {
                     return true;
                 }
@@ -264,8 +292,9 @@ public static class Conditions
 
     private static bool Contains(JsonArray list, JsonNode? value, bool ignoreCase)
     {
-        foreach (var item in list)
+        for (var i = 0; i < list.Count; i++)
         {
+            var item = list[i];
             if (ignoreCase && JsValues.AsString(item) is { } a && JsValues.AsString(value) is { } b)
             {
                 if (string.Equals(a.ToLowerInvariant(), b.ToLowerInvariant(), StringComparison.Ordinal))
@@ -290,8 +319,9 @@ public static class Conditions
         }
 
         var isOperator = IsOperatorObject(condition);
-        foreach (var v in values)
+        for (var i = 0; i < values.Count; i++)
         {
+            var v = values[i];
             if (!JsValues.Truthy(v))
             {
                 continue;
@@ -313,11 +343,13 @@ public static class Conditions
             return false;
         }
 
-        foreach (var e in required)
+        for (var i = 0; i < required.Count; i++)
         {
+            var e = required[i];
             var passed = false;
-            foreach (var v in values)
+            for (var j = 0; j < values.Count; j++)
             {
+                var v = values[j];
                 var match = ignoreCase && JsValues.AsString(e) is { } es
                     ? string.Equals(JsValues.ToJsString(v).ToLowerInvariant(), es.ToLowerInvariant(), StringComparison.Ordinal)
                     : EvalConditionValue(e, v, savedGroups);

@@ -1,24 +1,44 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 
 namespace Upswing.Evaluation;
 
-/// <summary>Evaluates features and runs experiments exactly like GrowthBook's SDKs.</summary>
+/// <summary>
+/// Evaluates features and runs experiments exactly like GrowthBook's SDKs. Evaluating a typical flag (a force rule
+/// behind a condition, a rollout, an experiment) allocates nothing once the model is parsed: results are structs, and
+/// what an experiment rule needs besides the user (the experiment, its bucket ranges, its variation keys) is built once
+/// per rule and kept beside it.
+/// </summary>
 public static class Evaluator
 {
     private static readonly JsonObject EmptyCondition = [];
 
+    // Keyed by the model's own objects, so a plan lives exactly as long as the rule (or inline experiment) it
+    // belongs to, and a changed copy (`with`) gets a plan of its own.
+    private static readonly ConditionalWeakTable<FeatureRule, ExperimentPlan> RulePlans = new();
+    private static readonly ConditionalWeakTable<Experiment, ExperimentPlan> InlinePlans = new();
+
     /// <summary>Evaluates feature <paramref name="key"/> for the user in <paramref name="context"/>.</summary>
-    public static FeatureResult EvalFeature(EvaluationContext context, string key) =>
-        EvalFeature(context, key, new HashSet<string>(StringComparer.Ordinal));
+    public static FeatureResult EvalFeature(EvaluationContext context, string key) => EvalFeature(context, key, null);
 
     /// <summary>Runs an inline experiment for the user in <paramref name="context"/>.</summary>
-    public static ExperimentResult Run(EvaluationContext context, Experiment experiment) =>
-        RunCore(context, experiment, null, null, out _);
-
-    private static FeatureResult EvalFeature(EvaluationContext ctx, string key, HashSet<string> stack)
+    public static ExperimentResult Run(EvaluationContext context, Experiment experiment)
     {
-        if (!stack.Add(key))
+        if (!InlinePlans.TryGetValue(experiment, out var plan))
+        {
+            plan = new ExperimentPlan(experiment, null);
+            InlinePlans.AddOrUpdate(experiment, plan);
+        }
+
+        return RunCore(context, plan, null, null, out _);
+    }
+
+    // `path` holds the features above this one in a prerequisite chain, for cycle detection. It is null at the top,
+    // where the path is just this key, and only materialised when a rule has prerequisites.
+    private static FeatureResult EvalFeature(EvaluationContext ctx, string key, HashSet<string>? path)
+    {
+        if (path is not null && !path.Add(key))
         {
             return new FeatureResult { Value = null, Source = FeatureSource.CyclicPrerequisite };
         }
@@ -33,11 +53,13 @@ public static class Evaluator
             return new FeatureResult { Value = null, Source = FeatureSource.UnknownFeature };
         }
 
-        foreach (var rule in feature.Rules)
+        var rules = feature.Rules;
+        for (var i = 0; i < rules.Count; i++)
         {
+            var rule = rules[i];
             if (rule.ParentConditions is { } parents)
             {
-                switch (EvalPrerequisites(ctx, parents, stack))
+                switch (EvalPrerequisites(ctx, parents, path ?? new HashSet<string>(StringComparer.Ordinal) { key }))
                 {
                     case Prerequisites.Cyclic:
                         return new FeatureResult { Value = null, Source = FeatureSource.CyclicPrerequisite };
@@ -69,47 +91,34 @@ public static class Evaluator
                 return new FeatureResult { Value = rule.Force, Source = FeatureSource.Force, RuleId = rule.Id ?? "" };
             }
 
-            var variations = rule.Variations;
-            var weights = rule.Weights;
+            ExperimentPlan plan;
             ContextualBanditAssignment? bandit = null;
             if (rule.ContextualBanditRef is { } banditRef && rule.ContextualVariations is { } contextual)
             {
-                variations = contextual;
+                // Routed per user, so built per evaluation.
+                var weights = rule.Weights;
                 if (ctx.ContextualBandits.TryGetValue(banditRef, out var definition))
                 {
                     bandit = RouteBandit(ctx, definition, rule.Weights ?? Buckets.GetEqualWeights(contextual.Count));
                     weights = bandit.VariationWeights;
                 }
-            }
 
-            if (variations is null)
+                plan = new ExperimentPlan(ToExperiment(rule, key, contextual, weights), key);
+            }
+            else if (rule.Variations is { } variations)
+            {
+                if (!RulePlans.TryGetValue(rule, out plan!) || !string.Equals(plan.FeatureKey, key, StringComparison.Ordinal))
+                {
+                    plan = new ExperimentPlan(ToExperiment(rule, key, variations, rule.Weights), key);
+                    RulePlans.AddOrUpdate(rule, plan);
+                }
+            }
+            else
             {
                 continue;
             }
 
-            var experiment = new Experiment
-            {
-                Key = string.IsNullOrEmpty(rule.Key) ? key : rule.Key,
-                Variations = variations,
-                Coverage = rule.Coverage,
-                Weights = weights,
-                HashAttribute = NullIfEmpty(rule.HashAttribute),
-                FallbackAttribute = NullIfEmpty(rule.FallbackAttribute),
-                DisableStickyBucketing = rule.DisableStickyBucketing == true ? true : null,
-                BucketVersion = rule.BucketVersion,
-                MinBucketVersion = rule.MinBucketVersion,
-                Namespace = rule.Namespace,
-                Meta = rule.Meta,
-                Ranges = rule.Ranges,
-                Name = NullIfEmpty(rule.Name),
-                Phase = NullIfEmpty(rule.Phase),
-                Seed = NullIfEmpty(rule.Seed),
-                HashVersion = rule.HashVersion is 0 ? null : rule.HashVersion,
-                Filters = rule.Filters,
-                Condition = rule.Condition,
-            };
-
-            var result = RunCore(ctx, experiment, key, stack, out var ran, bandit);
+            var result = RunCore(ctx, plan, key, path, out var ran, bandit);
             if (result.InExperiment && !result.Passthrough)
             {
                 return new FeatureResult
@@ -125,6 +134,28 @@ public static class Evaluator
 
         return new FeatureResult { Value = feature.DefaultValue, Source = FeatureSource.DefaultValue };
     }
+
+    private static Experiment ToExperiment(FeatureRule rule, string featureKey, IReadOnlyList<JsonNode?> variations, IReadOnlyList<double>? weights) => new()
+    {
+        Key = string.IsNullOrEmpty(rule.Key) ? featureKey : rule.Key,
+        Variations = variations,
+        Coverage = rule.Coverage,
+        Weights = weights,
+        HashAttribute = NullIfEmpty(rule.HashAttribute),
+        FallbackAttribute = NullIfEmpty(rule.FallbackAttribute),
+        DisableStickyBucketing = rule.DisableStickyBucketing == true ? true : null,
+        BucketVersion = rule.BucketVersion,
+        MinBucketVersion = rule.MinBucketVersion,
+        Namespace = rule.Namespace,
+        Meta = rule.Meta,
+        Ranges = rule.Ranges,
+        Name = NullIfEmpty(rule.Name),
+        Phase = NullIfEmpty(rule.Phase),
+        Seed = NullIfEmpty(rule.Seed),
+        HashVersion = rule.HashVersion is 0 ? null : rule.HashVersion,
+        Filters = rule.Filters,
+        Condition = rule.Condition,
+    };
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
@@ -192,8 +223,9 @@ public static class Evaluator
 
     private static bool IsFilteredOut(EvaluationContext ctx, IReadOnlyList<HashFilter> filters)
     {
-        foreach (var filter in filters)
+        for (var i = 0; i < filters.Count; i++)
         {
+            var filter = filters[i];
             var (_, value) = GetHashAttribute(ctx, filter.Attribute, null);
             if (value.Length == 0)
             {
@@ -205,7 +237,34 @@ public static class Evaluator
                 return true;
             }
 
-            if (!filter.Ranges.Any(r => r.Contains(n)))
+            if (!InAnyRange(filter.Ranges, n))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // A loop, not a lambda: a lambda capturing the context would allocate its closure on every run.
+    private static bool InAnyGroup(EvaluationContext ctx, IReadOnlyList<string> groups)
+    {
+        for (var i = 0; i < groups.Count; i++)
+        {
+            if (ctx.Groups.GetValueOrDefault(groups[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool InAnyRange(IReadOnlyList<BucketRange> ranges, double n)
+    {
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            if (ranges[i].Contains(n))
             {
                 return true;
             }
@@ -241,35 +300,36 @@ public static class Evaluator
         return range is { } r ? r.Contains(n) : n <= coverage!.Value;
     }
 
-    private static ExperimentResult RunCore(EvaluationContext ctx, Experiment exp, string? featureId, HashSet<string>? stack, out Experiment ran, ContextualBanditAssignment? bandit = null)
+    private static ExperimentResult RunCore(EvaluationContext ctx, ExperimentPlan plan, string? featureId, HashSet<string>? stack, out Experiment ran, ContextualBanditAssignment? bandit = null)
     {
+        var exp = plan.Experiment;
         ran = exp;
         var numVariations = exp.Variations.Count;
         if (numVariations < 2 || !ctx.Enabled)
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         if (Buckets.GetQueryStringOverride(exp.Key, ctx.Url, numVariations) is { } fromQuery)
         {
-            return MakeResult(ctx, exp, fromQuery, false, featureId);
+            return MakeResult(ctx, plan, fromQuery, false, featureId);
         }
 
         if (ctx.ForcedVariations.TryGetValue(exp.Key, out var forcedVariation))
         {
-            return MakeResult(ctx, exp, forcedVariation, false, featureId);
+            return MakeResult(ctx, plan, forcedVariation, false, featureId);
         }
 
         if (exp.Status == "draft" || exp.Active == false)
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         var sticky = ctx.StickyBuckets is { } store && exp.DisableStickyBucketing != true ? store : null;
         var (hashAttribute, hashValue) = GetHashAttribute(ctx, exp.HashAttribute, sticky is not null ? exp.FallbackAttribute : null);
         if (hashValue.Length == 0)
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         var assigned = -1;
@@ -286,73 +346,72 @@ public static class Evaluator
             {
                 if (IsFilteredOut(ctx, filters))
                 {
-                    return NotIn(ctx, exp, featureId);
+                    return NotIn(ctx, plan, featureId);
                 }
             }
             else if (exp.Namespace is { } ns && !Buckets.InNamespace(hashValue, ns))
             {
-                return NotIn(ctx, exp, featureId);
+                return NotIn(ctx, plan, featureId);
             }
 
             if (exp.Condition is { } condition && !Conditions.Evaluate(ctx.Attributes, condition, ctx.SavedGroups))
             {
-                return NotIn(ctx, exp, featureId);
+                return NotIn(ctx, plan, featureId);
             }
 
             if (exp.ParentConditions is { } parents
                 && EvalPrerequisites(ctx, parents, stack ?? new HashSet<string>(StringComparer.Ordinal)) != Prerequisites.Passed)
             {
-                return NotIn(ctx, exp, featureId);
+                return NotIn(ctx, plan, featureId);
             }
         }
 
-        if (exp.Groups is { Count: > 0 } groups && !groups.Any(g => ctx.Groups.GetValueOrDefault(g)))
+        if (exp.Groups is { Count: > 0 } groups && !InAnyGroup(ctx, groups))
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         if (exp.Url is { } urlPattern && !UrlTargeting.MatchesLegacyUrl(ctx.Url, urlPattern))
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         if (exp.UrlPatterns is { Count: > 0 } patterns && !UrlTargeting.IsTargeted(ctx.Url ?? "", patterns))
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         if (Hashing.Hash(exp.Seed ?? exp.Key, hashValue, exp.HashVersion ?? 1) is not { } n)
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         if (!foundSticky)
         {
-            var ranges = exp.Ranges ?? Buckets.GetBucketRanges(numVariations, exp.Coverage ?? 1, exp.Weights);
-            assigned = Buckets.ChooseVariation(n, ranges);
+            assigned = Buckets.ChooseVariation(n, plan.Ranges);
         }
 
         if (versionBlocked)
         {
-            return MakeResult(ctx, exp, -1, false, featureId, stickyBucketUsed: true);
+            return MakeResult(ctx, plan, -1, false, featureId, stickyBucketUsed: true);
         }
 
         if (assigned < 0)
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
         if (exp.Force is { } force)
         {
-            return MakeResult(ctx, exp, force, false, featureId);
+            return MakeResult(ctx, plan, force, false, featureId);
         }
 
         if (ctx.QaMode || exp.Status == "stopped")
         {
-            return NotIn(ctx, exp, featureId);
+            return NotIn(ctx, plan, featureId);
         }
 
-        var result = MakeResult(ctx, exp, assigned, true, featureId, n, foundSticky);
+        var result = MakeResult(ctx, plan, assigned, true, featureId, n, foundSticky);
         if (bandit is not null)
         {
             ran = exp with { ContextualBandit = bandit };
@@ -416,11 +475,12 @@ public static class Evaluator
         return (-1, false);
     }
 
-    private static ExperimentResult NotIn(EvaluationContext ctx, Experiment exp, string? featureId) =>
-        MakeResult(ctx, exp, -1, false, featureId);
+    private static ExperimentResult NotIn(EvaluationContext ctx, ExperimentPlan plan, string? featureId) =>
+        MakeResult(ctx, plan, -1, false, featureId);
 
-    private static ExperimentResult MakeResult(EvaluationContext ctx, Experiment exp, int variation, bool hashUsed, string? featureId, double? bucket = null, bool stickyBucketUsed = false)
+    private static ExperimentResult MakeResult(EvaluationContext ctx, ExperimentPlan plan, int variation, bool hashUsed, string? featureId, double? bucket = null, bool stickyBucketUsed = false)
     {
+        var exp = plan.Experiment;
         var inExperiment = true;
         if (variation < 0 || variation >= exp.Variations.Count)
         {
@@ -433,7 +493,7 @@ public static class Evaluator
         var meta = exp.Meta is { } m && variation < m.Count ? m[variation] : null;
         return new ExperimentResult
         {
-            Key = string.IsNullOrEmpty(meta?.Key) ? variation.ToString(CultureInfo.InvariantCulture) : meta.Key,
+            Key = plan.VariationKey(variation),
             FeatureId = featureId,
             InExperiment = inExperiment,
             HashUsed = hashUsed,
@@ -446,5 +506,36 @@ public static class Evaluator
             Passthrough = meta?.Passthrough == true,
             Bucket = bucket,
         };
+    }
+
+    /// <summary>What running one experiment needs besides the user, worked out once: bucket ranges and variation keys.</summary>
+    private sealed class ExperimentPlan
+    {
+        private readonly string[] variationKeys;
+
+        public ExperimentPlan(Experiment experiment, string? featureKey)
+        {
+            Experiment = experiment;
+            FeatureKey = featureKey;
+            var count = experiment.Variations.Count;
+            Ranges = experiment.Ranges ?? Buckets.GetBucketRanges(count, experiment.Coverage ?? 1, experiment.Weights);
+            // A result outside the experiment reports variation 0, so there is always a key for it.
+            variationKeys = new string[Math.Max(count, 1)];
+            for (var i = 0; i < variationKeys.Length; i++)
+            {
+                var meta = experiment.Meta is { } m && i < m.Count ? m[i] : null;
+                variationKeys[i] = string.IsNullOrEmpty(meta?.Key) ? i.ToString(CultureInfo.InvariantCulture) : meta.Key;
+            }
+        }
+
+        public Experiment Experiment { get; }
+
+        /// <summary>The feature whose rule this plan was built for (its key is the experiment key's default); null for inline experiments.</summary>
+        public string? FeatureKey { get; }
+
+        public IReadOnlyList<BucketRange> Ranges { get; }
+
+        /// <summary>The meta key of the variation, or its index as text.</summary>
+        public string VariationKey(int variation) => variationKeys[variation];
     }
 }

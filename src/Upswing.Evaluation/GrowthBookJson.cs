@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Upswing.Evaluation;
@@ -59,13 +61,13 @@ public static class GrowthBookJson
 
         return new EvaluationContext
         {
-            Attributes = json["attributes"] is JsonObject a ? (JsonObject)a.DeepClone() : [],
+            Attributes = json["attributes"] is JsonObject a ? ParseAttributes(a) : [],
             Url = GetString(json["url"]),
             Features = json["features"] is JsonObject f ? ParseFeatures(f) : new Dictionary<string, FeatureDefinition>(),
             Experiments = json["experiments"] is JsonArray e ? e.OfType<JsonObject>().Select(ParseExperiment).ToList() : [],
             ForcedVariations = forcedVariations,
             ForcedFeatures = forcedFeatures,
-            SavedGroups = json["savedGroups"] is JsonObject sg ? (JsonObject)sg.DeepClone() : null,
+            SavedGroups = json["savedGroups"] is JsonObject sg ? ParseSavedGroups(sg) : null,
             ContextualBandits = bandits,
             Groups = groups,
             Enabled = GetBool(json["enabled"]) ?? true,
@@ -73,6 +75,17 @@ public static class GrowthBookJson
             StickyBuckets = sticky,
         };
     }
+
+    /// <summary>
+    /// User attributes ready for evaluation: a copy whose strings read without allocating (strings parsed from JSON
+    /// text are decoded again on every read). Worth it whenever several features are evaluated for one user.
+    /// </summary>
+    public static JsonObject ParseAttributes(JsonObject json) => Prepare(json);
+
+    /// <summary>Saved groups (id to list of values) ready for $inGroup/$notInGroup, prepared like <see cref="ParseAttributes"/>.</summary>
+    public static JsonObject ParseSavedGroups(JsonObject json) => Prepare(json);
+
+    private static JsonObject Prepare(JsonObject json) => (JsonObject)JsValues.CloneForEvaluation(json)!;
 
     /// <summary>Parses a GrowthBook "features" object (feature key to definition).</summary>
     public static Dictionary<string, FeatureDefinition> ParseFeatures(JsonObject json)
@@ -100,7 +113,7 @@ public static class GrowthBookJson
     public static FeatureRule ParseRule(JsonObject json) => new()
     {
         Id = GetString(json["id"]),
-        Condition = json["condition"] is JsonObject c ? (JsonObject)c.DeepClone() : null,
+        Condition = json["condition"] is JsonObject c ? Prepare(c) : null,
         ParentConditions = ParseParents(json["parentConditions"]),
         HasForce = json.ContainsKey("force"),
         Force = json["force"]?.DeepClone(),
@@ -143,7 +156,7 @@ public static class GrowthBookJson
         Namespace = ParseNamespace(json["namespace"]),
         Meta = ParseMeta(json["meta"]),
         Filters = ParseFilters(json["filters"]),
-        Condition = json["condition"] is JsonObject c ? (JsonObject)c.DeepClone() : null,
+        Condition = json["condition"] is JsonObject c ? Prepare(c) : null,
         ParentConditions = ParseParents(json["parentConditions"]),
         Force = GetInt(json["force"]),
         Name = GetString(json["name"]),
@@ -165,7 +178,7 @@ public static class GrowthBookJson
         json["contexts"] is JsonArray contexts
             ? contexts.OfType<JsonObject>().Select(c => new ContextualBanditLeaf(
                 GetInt(c["leafId"]) ?? -1,
-                c["condition"] is JsonObject cond ? (JsonObject)cond.DeepClone() : [],
+                c["condition"] is JsonObject cond ? Prepare(cond) : [],
                 ParseDoubles(c["weights"]) ?? [])).ToList()
             : null);
 
@@ -216,49 +229,80 @@ public static class GrowthBookJson
     /// <summary>The experiment result in GrowthBook's JSON shape.</summary>
     public static JsonObject ToJson(ExperimentResult result)
     {
-        var json = new JsonObject
+        // One writer for both shapes, so the tree and the streamed form cannot drift apart.
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            ["featureId"] = result.FeatureId,
-            ["value"] = result.Value?.DeepClone(),
-            ["variationId"] = result.VariationId,
-            ["inExperiment"] = result.InExperiment,
-            ["hashUsed"] = result.HashUsed,
-            ["hashAttribute"] = result.HashAttribute,
-            ["hashValue"] = result.HashValue,
-            ["key"] = result.Key,
-            ["stickyBucketUsed"] = result.StickyBucketUsed,
-        };
+            Write(writer, result);
+        }
+
+        return JsonNode.Parse(buffer.WrittenSpan)!.AsObject();
+    }
+
+    /// <summary>Writes the experiment result in GrowthBook's JSON shape without building a tree (remote evaluation answers).</summary>
+    public static void Write(Utf8JsonWriter writer, ExperimentResult result)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("featureId", result.FeatureId);
+        writer.WritePropertyName("value");
+        WriteValue(writer, result.Value);
+        writer.WriteNumber("variationId", result.VariationId);
+        writer.WriteBoolean("inExperiment", result.InExperiment);
+        writer.WriteBoolean("hashUsed", result.HashUsed);
+        writer.WriteString("hashAttribute", result.HashAttribute);
+        writer.WriteString("hashValue", result.HashValue);
+        writer.WriteString("key", result.Key);
+        writer.WriteBoolean("stickyBucketUsed", result.StickyBucketUsed);
         if (result.Name is { } name)
         {
-            json["name"] = name;
+            writer.WriteString("name", name);
         }
 
         if (result.Bucket is { } bucket)
         {
-            json["bucket"] = bucket;
+            writer.WriteNumber("bucket", bucket);
         }
 
         if (result.Passthrough)
         {
-            json["passthrough"] = true;
+            writer.WriteBoolean("passthrough", true);
         }
 
         if (result.LeafId is { } leaf)
         {
-            json["leafId"] = leaf;
+            writer.WriteNumber("leafId", leaf);
         }
 
         if (result.VariationWeights is { } weights)
         {
-            json["variationWeights"] = Doubles(weights);
+            writer.WriteStartArray("variationWeights");
+            for (var i = 0; i < weights.Count; i++)
+            {
+                writer.WriteNumberValue(weights[i]);
+            }
+
+            writer.WriteEndArray();
         }
 
         if (result.BanditVersion is { } version)
         {
-            json["banditVersion"] = version;
+            writer.WriteNumber("banditVersion", version);
         }
 
-        return json;
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes a JSON value, null included.</summary>
+    public static void WriteValue(Utf8JsonWriter writer, JsonNode? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            value.WriteTo(writer);
+        }
     }
 
     /// <summary>The experiment in GrowthBook's JSON shape (only the fields that are set).</summary>
@@ -433,7 +477,7 @@ public static class GrowthBookJson
             ? a.OfType<JsonObject>().Select(p => new ParentCondition
             {
                 Id = GetString(p["id"]) ?? "",
-                Condition = p["condition"] is JsonObject c ? (JsonObject)c.DeepClone() : null,
+                Condition = p["condition"] is JsonObject c ? Prepare(c) : null,
                 Gate = GetBool(p["gate"]) == true,
             }).ToList()
             : null;

@@ -50,6 +50,41 @@ internal static class JsValues
         return double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
+    /// <summary>
+    /// A deep copy in which every string is a .NET string. A string parsed from JSON text is decoded from its UTF-8
+    /// on every read, which would allocate each time a condition compares it; numbers and booleans read without
+    /// allocating either way and are copied as they are.
+    /// </summary>
+    public static JsonNode? CloneForEvaluation(JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                return null;
+            case JsonObject obj:
+                var copy = new JsonObject();
+                for (var i = 0; i < obj.Count; i++)
+                {
+                    var (key, value) = obj.GetAt(i);
+                    copy[key] = CloneForEvaluation(value);
+                }
+
+                return copy;
+            case JsonArray array:
+                var items = new JsonArray();
+                for (var i = 0; i < array.Count; i++)
+                {
+                    items.Add(CloneForEvaluation(array[i]));
+                }
+
+                return items;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                return JsonValue.Create(value.GetValue<string>());
+            default:
+                return node.DeepClone();
+        }
+    }
+
     public static string? AsString(JsonNode? node) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
 

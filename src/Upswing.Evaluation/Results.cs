@@ -27,8 +27,11 @@ public enum FeatureSource
     CyclicPrerequisite,
 }
 
-/// <summary>The outcome of running an experiment for one user.</summary>
-public sealed record ExperimentResult
+/// <summary>
+/// The outcome of running an experiment for one user. A struct: evaluation hands it out without allocating
+/// (every reference in it points into the parsed model or the user's attributes).
+/// </summary>
+public readonly record struct ExperimentResult
 {
     /// <summary>True when the user is in the experiment.</summary>
     public required bool InExperiment { get; init; }
@@ -76,9 +79,14 @@ public sealed record ExperimentResult
     public int? BanditVersion { get; init; }
 }
 
-/// <summary>The outcome of evaluating a feature for one user.</summary>
-public sealed record FeatureResult
+/// <summary>
+/// The outcome of evaluating a feature for one user. A struct, so evaluating a typical flag allocates nothing:
+/// the value, rule id and experiment are the parsed model's own objects.
+/// </summary>
+public readonly record struct FeatureResult
 {
+    private readonly string? ruleId;
+
     /// <summary>The feature's value.</summary>
     public required JsonNode? Value { get; init; }
 
@@ -92,7 +100,7 @@ public sealed record FeatureResult
     public required FeatureSource Source { get; init; }
 
     /// <summary>Id of the rule that applied ("" when none).</summary>
-    public string RuleId { get; init; } = "";
+    public string RuleId { get => ruleId ?? ""; init => ruleId = value; }
 
     /// <summary>The experiment that assigned the value, for experiment results.</summary>
     public Experiment? Experiment { get; init; }

@@ -234,7 +234,7 @@ public sealed class ClientAgainstServerTests(SdkServerFixture fixture) : IClassF
         var exposures = emulator.Messages.Values.Where(m => m["event"]!.GetValue<string>() == UpswingClient.ExperimentViewedEvent).ToList();
         Assert.Equal(4, exposures.Count);
         var u1 = exposures.Single(m => m["userId"]!.GetValue<string>() == "u1" && m["properties"]!["experimentId"]!.GetValue<string>() == "pricing-test");
-        var expected = client.EvalFeature("pricing", new JsonObject { ["id"] = "u1" }).ExperimentResult!;
+        var expected = client.EvalFeature("pricing", new JsonObject { ["id"] = "u1" }).ExperimentResult!.Value;
         Assert.Equal(expected.Key, u1["properties"]!["variationId"]!.GetValue<string>());
         Assert.Equal(expected.VariationId, u1["properties"]!["variationIndex"]!.GetValue<int>());
         Assert.Equal("pricing", u1["properties"]!["featureId"]!.GetValue<string>());

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Upswing.Common;
 
 namespace Upswing.Access;
 
@@ -14,6 +17,15 @@ internal sealed class ApiKeyCache(TimeProvider time)
     private const int MaxEntries = 50_000;
 
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
+
+    // Presented key to its SHA-256 hex, so a request with a known key skips hashing (about half a microsecond and
+    // two allocations). Only keys the database confirmed are remembered, so guessing cannot fill it; the hash of a
+    // text never changes, so entries need no expiry, and revocation works through `entries` as before.
+    private const int MaxRememberedHashes = 10_000;
+    private readonly ConcurrentDictionary<string, string> hashes = new(FixedTimeComparer.Instance);
+
+    /// <summary>Database checks in flight, by key hash, so concurrent requests with one key share one (see <see cref="KeyLookup"/>).</summary>
+    public ConcurrentDictionary<string, Lazy<Task<KeyIdentity?>>> Verifications { get; } = new(StringComparer.Ordinal);
 
     /// <summary>A verified key: who it is, until when the entry may be trusted, and when its use was last written.</summary>
     private sealed record Entry(KeyIdentity Identity, DateTimeOffset Expires, DateTimeOffset LastUseRecorded);
@@ -51,4 +63,33 @@ internal sealed class ApiKeyCache(TimeProvider time)
     }
 
     public void Remove(string hash) => entries.TryRemove(hash, out _);
+
+    /// <summary>The stored form of <paramref name="presented"/>: remembered for confirmed keys, computed otherwise.</summary>
+    public string HashOf(string presented) => hashes.TryGetValue(presented, out var hash) ? hash : Secrets.Sha256Hex(presented);
+
+    /// <summary>Remembers the hash of a key the database has just confirmed.</summary>
+    public void RememberHash(string presented, string hash)
+    {
+        if (hashes.Count >= MaxRememberedHashes)
+        {
+            hashes.Clear();
+        }
+
+        hashes[presented] = hash;
+    }
+
+    /// <summary>
+    /// Keys are secrets: equality compares every character whatever the first difference, so the lookup's time
+    /// does not tell a guesser how much of a key was right. The bucket hash is the runtime's per-process randomised one.
+    /// </summary>
+    private sealed class FixedTimeComparer : IEqualityComparer<string>
+    {
+        public static readonly FixedTimeComparer Instance = new();
+
+        public bool Equals(string? x, string? y) =>
+            x is not null && y is not null && x.Length == y.Length
+            && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(x.AsSpan()), MemoryMarshal.AsBytes(y.AsSpan()));
+
+        public int GetHashCode(string obj) => obj.GetHashCode(StringComparison.Ordinal);
+    }
 }

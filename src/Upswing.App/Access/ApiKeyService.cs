@@ -159,7 +159,7 @@ public sealed class ApiKeyService
             return null;
         }
 
-        var hash = Secrets.Sha256Hex(presented);
+        var hash = cache.HashOf(presented);
         if (cache.Get(hash) is { } cached)
         {
             await RecordUseIfDueAsync(hash, cached.KeyId, ct);
@@ -175,6 +175,7 @@ public sealed class ApiKeyService
         }
 
         var identity = new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId, key.PayloadKey is { } protectedKey ? Unprotect(protectedKey) : null);
+        cache.RememberHash(presented, hash);
         cache.Set(hash, identity, key.LastUsedAt ?? DateTimeOffset.MinValue);
         await RecordUseIfDueAsync(hash, key.Id, ct);
         return identity;

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Upswing.Common;
 
 namespace Upswing.Access;
 
@@ -10,9 +9,36 @@ public static class KeyLookup
     /// <summary>The identity of a valid, unrevoked key, or null.</summary>
     public static async ValueTask<KeyIdentity?> FindAsync(HttpContext context, string presented)
     {
-        var cached = ApiKeyService.LooksLikeKey(presented)
-            ? context.RequestServices.GetRequiredService<ApiKeyCache>().GetWithoutDatabase(Secrets.Sha256Hex(presented), ApiKeyService.LastUsedResolution)
-            : null;
-        return cached ?? await context.RequestServices.GetRequiredService<ApiKeyService>().AuthenticateAsync(presented, context.RequestAborted);
+        if (!ApiKeyService.LooksLikeKey(presented))
+        {
+            return null;
+        }
+
+        var cache = context.RequestServices.GetRequiredService<ApiKeyCache>();
+        var hash = cache.HashOf(presented);
+        if (cache.GetWithoutDatabase(hash, ApiKeyService.LastUsedResolution) is { } cached)
+        {
+            return cached;
+        }
+
+        // One database check per key at a time: when a busy key's entry expires, every request in flight would
+        // otherwise open its own scope and query (tens at once, every TimeToLive). The check runs in a scope of
+        // its own, so a waiter that leaves early cannot dispose what the others wait on.
+        var scopes = context.RequestServices.GetRequiredService<IServiceScopeFactory>();
+        var check = cache.Verifications.GetOrAdd(hash, _ => new Lazy<Task<KeyIdentity?>>(() => VerifyAsync(scopes, presented)));
+        try
+        {
+            return await check.Value.WaitAsync(context.RequestAborted);
+        }
+        finally
+        {
+            cache.Verifications.TryRemove(KeyValuePair.Create(hash, check));
+        }
+    }
+
+    private static async Task<KeyIdentity?> VerifyAsync(IServiceScopeFactory scopes, string presented)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<ApiKeyService>().AuthenticateAsync(presented, CancellationToken.None);
     }
 }

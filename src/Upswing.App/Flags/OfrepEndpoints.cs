@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Upswing.Access;
+using Upswing.Common.Http;
 using Upswing.Evaluation;
 
 namespace Upswing.Flags;
@@ -20,7 +21,8 @@ internal static class OfrepEndpoints
 {
     public static void MapOfrepEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/ofrep/v1/evaluate").WithTags("OpenFeature (OFREP)").RequireCors(SdkEndpoints.CorsPolicy);
+        var group = app.MapGroup("/ofrep/v1/evaluate").WithTags("OpenFeature (OFREP)").RequireCors(SdkEndpoints.CorsPolicy)
+            .AuthenticatesByKeyInRequest();
         group.MapPost("/flags/{key}", EvaluateFlag).WithName("OfrepEvaluateFlag");
         group.MapPost("/flags", EvaluateFlags).WithName("OfrepEvaluateFlags");
     }

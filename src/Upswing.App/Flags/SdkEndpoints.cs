@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,13 +24,13 @@ internal static class SdkEndpoints
     public static void MapSdkEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/features/{clientKey}", GetFeatures).WithName("GetSdkFeatures").WithTags("SDK")
-            .RequireCors(CorsPolicy)
+            .RequireCors(CorsPolicy).AuthenticatesByKeyInRequest()
             .WithSummary("The GrowthBook SDK payload for the client key's environment (ETag / If-None-Match supported).");
         app.MapPost("/api/eval/{clientKey}", EvaluateRemotely).WithName("RemoteEvaluate").WithTags("SDK")
-            .RequireCors(CorsPolicy)
+            .RequireCors(CorsPolicy).AuthenticatesByKeyInRequest()
             .WithSummary("GrowthBook remote evaluation: the payload with every feature already evaluated for the posted attributes.");
         app.MapGet("/sub/{clientKey}", StreamFeatures).WithName("StreamSdkFeatures").WithTags("SDK")
-            .RequireCors(CorsPolicy)
+            .RequireCors(CorsPolicy).AuthenticatesByKeyInRequest()
             .WithSummary("Server-sent events: a `features` event with the payload now and after every change.");
     }
 
@@ -38,52 +40,92 @@ internal static class SdkEndpoints
     /// GrowthBook's remote evaluation: the SDK posts its user and gets each feature as a fixed value, with the
     /// experiment it came from in `tracks` so the SDK can still fire its tracking callback. Rules never leave the server.
     /// </summary>
-    private static async Task<IResult> EvaluateRemotely(string clientKey, RemoteEvalRequest request, HttpContext http, SdkPayloadCache payloads)
+    private static async Task EvaluateRemotely(string clientKey, RemoteEvalRequest request, HttpContext http, SdkPayloadCache payloads)
     {
         var (identity, environmentId, problem) = await ClientKeyAsync(http, clientKey);
         if (problem is not null)
         {
-            return problem;
+            await problem.ExecuteAsync(http);
+            return;
         }
 
         var payload = await payloads.GetAsync(identity!.WorkspaceId, environmentId, http.RequestAborted);
         var context = payload.Model with
         {
-            Attributes = request.Attributes ?? [],
+            // Copied once so each feature reads the attributes without decoding their strings again.
+            Attributes = request.Attributes is { } attributes ? GrowthBookJson.ParseAttributes(attributes) : [],
             Url = request.Url,
             ForcedVariations = request.ForcedVariations ?? [],
             // GrowthBook sends forced features as [[key, value], …].
             ForcedFeatures = request.ForcedFeatures?.OfType<JsonArray>().Where(pair => pair.Count == 2 && pair[0] is JsonValue key && key.TryGetValue<string>(out _))
                 .ToDictionary(pair => pair[0]!.GetValue<string>(), pair => pair[1]?.DeepClone(), StringComparer.Ordinal) ?? [],
         };
-        var features = new JsonObject();
+
+        // Streamed with a writer rather than built as a JSON tree and serialised: the answer is most of the work.
+        http.Response.ContentType = JsonUtf8ContentType;
+        await using var writer = new Utf8JsonWriter(http.Response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteNumber("status", 200);
+        writer.WriteStartObject("features");
         foreach (var key in context.Features.Keys)
         {
             var result = Evaluator.EvalFeature(context, key);
-            var definition = new JsonObject { ["defaultValue"] = result.Value?.DeepClone() };
+            writer.WriteStartObject(key);
+            writer.WritePropertyName("defaultValue");
+            GrowthBookJson.WriteValue(writer, result.Value);
             if (result is { Experiment: { } experiment, ExperimentResult: { InExperiment: true } experimentResult })
             {
-                definition["rules"] = new JsonArray(new JsonObject
-                {
-                    ["force"] = result.Value?.DeepClone(),
-                    ["tracks"] = new JsonArray(new JsonObject { ["experiment"] = GrowthBookJson.ToJson(experiment), ["result"] = GrowthBookJson.ToJson(experimentResult) }),
-                });
+                writer.WriteStartArray("rules");
+                writer.WriteStartObject();
+                writer.WritePropertyName("force");
+                GrowthBookJson.WriteValue(writer, result.Value);
+                writer.WriteStartArray("tracks");
+                writer.WriteStartObject();
+                writer.WritePropertyName("experiment");
+                writer.WriteRawValue(ExperimentJson(experiment), skipInputValidation: true);
+                writer.WritePropertyName("result");
+                GrowthBookJson.Write(writer, experimentResult);
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                writer.WriteEndArray();
             }
 
-            features[key] = definition;
+            writer.WriteEndObject();
         }
 
-        return TypedResults.Json(new JsonObject
+        writer.WriteEndObject();
+        writer.WriteStartArray("experiments");
+        writer.WriteEndArray();
+        writer.WriteString("dateUpdated", payload.DateUpdated.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        writer.WriteEndObject();
+        await writer.FlushAsync(http.RequestAborted);
+    }
+
+    private const string JsonUtf8ContentType = "application/json; charset=utf-8";
+
+    // An experiment rule's experiment is the same object for every user (the evaluator keeps it beside the rule),
+    // so its JSON is written once. Bandit-routed experiments are built per user and are not kept.
+    private static readonly ConditionalWeakTable<Experiment, byte[]> ExperimentJsonCache = new();
+
+    private static byte[] ExperimentJson(Experiment experiment)
+    {
+        if (ExperimentJsonCache.TryGetValue(experiment, out var cached))
         {
-            ["status"] = 200,
-            ["features"] = features,
-            ["experiments"] = new JsonArray(),
-            ["dateUpdated"] = payload.DateUpdated.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
-        });
+            return cached;
+        }
+
+        var json = JsonSerializer.SerializeToUtf8Bytes(GrowthBookJson.ToJson(experiment));
+        if (experiment.ContextualBandit is null)
+        {
+            ExperimentJsonCache.AddOrUpdate(experiment, json);
+        }
+
+        return json;
     }
 
     /// <summary>The client key's environment, or the problem to answer with.</summary>
-    private static async Task<(KeyIdentity? Identity, Guid EnvironmentId, IResult? Problem)> ClientKeyAsync(HttpContext http, string clientKey)
+    private static async ValueTask<(KeyIdentity? Identity, Guid EnvironmentId, IResult? Problem)> ClientKeyAsync(HttpContext http, string clientKey)
     {
         var identity = await KeyLookup.FindAsync(http, clientKey);
         if (identity is null)
@@ -143,24 +185,48 @@ internal static class SdkEndpoints
         }
     }
 
-    private static async Task<IResult> GetFeatures(string clientKey, HttpContext http, SdkPayloadCache payloads)
+    // Written straight to the response rather than through an IResult: this is the busiest endpoint, and the
+    // answer is bytes that are already built.
+    private static async Task GetFeatures(string clientKey, HttpContext http, SdkPayloadCache payloads)
     {
         var (identity, environmentId, problem) = await ClientKeyAsync(http, clientKey);
         if (problem is not null)
         {
-            return problem;
+            await problem.ExecuteAsync(http);
+            return;
         }
 
         var payload = await payloads.GetAsync(identity!, environmentId, http.RequestAborted);
-        http.Response.Headers.ETag = payload.ETag;
-        http.Response.Headers.CacheControl = CacheControl;
+        var response = http.Response;
+        response.Headers.ETag = payload.ETag;
+        response.Headers.CacheControl = CacheControl;
         // GrowthBook SDKs open /sub/{clientKey} only when the payload response announces it.
-        http.Response.Headers["x-sse-support"] = "enabled";
-        if (http.Request.Headers.IfNoneMatch.Any(tag => tag is not null && (tag == payload.ETag || tag.Contains(payload.ETag, StringComparison.Ordinal) || tag == "*")))
+        response.Headers[SseSupportHeader] = SseSupportEnabled;
+        if (IsNotModified(http.Request.Headers.IfNoneMatch, payload.ETag))
         {
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
         }
 
-        return TypedResults.Bytes(payload.Json, "application/json");
+        response.ContentType = JsonContentType;
+        response.ContentLength = payload.Json.Length;
+        await response.Body.WriteAsync(payload.Json, http.RequestAborted);
+    }
+
+    private const string SseSupportHeader = "x-sse-support";
+    private const string SseSupportEnabled = "enabled";
+    private const string JsonContentType = "application/json";
+
+    private static bool IsNotModified(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag)
+    {
+        foreach (var tag in ifNoneMatch)
+        {
+            if (tag is not null && (tag == "*" || tag.Contains(etag, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

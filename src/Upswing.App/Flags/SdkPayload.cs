@@ -19,7 +19,7 @@ public sealed record SdkPayload(byte[] Json, string ETag, DateTimeOffset DateUpd
         return new Evaluation.EvaluationContext
         {
             Features = Evaluation.GrowthBookJson.ParseFeatures(payload["features"]!.AsObject()),
-            SavedGroups = payload["savedGroups"]?.AsObject(),
+            SavedGroups = payload["savedGroups"] is JsonObject groups ? Evaluation.GrowthBookJson.ParseSavedGroups(groups) : null,
         };
     }
 }

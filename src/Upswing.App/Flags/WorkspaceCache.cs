@@ -20,7 +20,9 @@ public sealed class WorkspaceCache<TKey, TValue>(TimeProvider time, TimeSpan tim
     /// <summary>The cached value, or a fresh one from <paramref name="build"/> (given <paramref name="state"/>, so callers need no closure).</summary>
     public ValueTask<TValue> GetAsync<TState>(Guid workspaceId, TKey key, TState state, Func<TState, CancellationToken, Task<TValue>> build, CancellationToken ct)
     {
-        if (entries.TryGetValue((workspaceId, key), out var cached) && cached.Expires > time.GetUtcNow())
+        // An entry still here has only aged (a change removes it at once): while one request rebuilds it, the
+        // others keep answering with it instead of queueing behind the build.
+        if (entries.TryGetValue((workspaceId, key), out var cached) && (cached.Expires > time.GetUtcNow() || builds.ContainsKey((workspaceId, key))))
         {
             return ValueTask.FromResult(cached.Value);
         }

@@ -79,9 +79,13 @@ internal static class UpswingWebApp
         app.UseStaticFiles();
         app.UseCors();
         app.UseRateLimiter();
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.UseAntiforgery();
+        // SDK and OFREP endpoints check the key in the request themselves; session cookies are not theirs to read.
+        app.UseUnlessKeyInRequest(authenticated =>
+        {
+            authenticated.UseAuthentication();
+            authenticated.UseAuthorization();
+            authenticated.UseAntiforgery();
+        });
 
         app.MapOperations();
         app.MapWorkspaces();
@@ -92,12 +96,13 @@ internal static class UpswingWebApp
         app.MapDashboard();
         mapExtra?.Invoke(app);
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.UseSwaggerUI(ui =>
+        // A branch, so other requests skip the UI's path matching and its embedded-file probe.
+        app.UseWhen(static context => context.Request.Path.StartsWithSegments("/docs", StringComparison.OrdinalIgnoreCase), docs => docs.UseSwaggerUI(ui =>
         {
             ui.RoutePrefix = "docs";
             ui.DocumentTitle = "Upswing API";
             ui.SwaggerEndpoint("/openapi/v1.json", "Upswing v1");
-        });
+        }));
         // Unknown routes and methods fall through to UseStatusCodePages, which answers with ProblemDetails.
         return app;
     }

@@ -68,3 +68,19 @@ public sealed class ApiKeyCacheHotPathTests
         Assert.Null(cache.GetWithoutDatabase("h", TimeSpan.FromMinutes(1)));
     }
 }
+
+public sealed class ApiKeyCacheHashTests
+{
+    [Fact]
+    public void HashOf_IsTheStoredSha256_WhetherRememberedOrNot()
+    {
+        var cache = new ApiKeyCache(new FakeClock());
+        const string key = "us_ck_0123456789abcdefghijklmnopqrstuvwxyzABCDE";
+        Assert.Equal(Upswing.Common.Secrets.Sha256Hex(key), cache.HashOf(key));
+        cache.RememberHash(key, Upswing.Common.Secrets.Sha256Hex(key));
+        Assert.Equal(Upswing.Common.Secrets.Sha256Hex(key), cache.HashOf(key));
+        // A key differing in its last character is not taken for the remembered one.
+        var other = key[..^1] + "F";
+        Assert.Equal(Upswing.Common.Secrets.Sha256Hex(other), cache.HashOf(other));
+    }
+}

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Upswing.Common.Http;
 
@@ -10,4 +11,35 @@ public static class HttpPipeline
 
     /// <summary>Malformed requests become 4xx ProblemDetails, logged at debug, never as server errors.</summary>
     public static IApplicationBuilder UseBadRequestProblems(this IApplicationBuilder app) => app.UseMiddleware<BadRequestMiddleware>();
+
+    /// <summary>
+    /// Runs <paramref name="configure"/>'s middleware (sessions, authorization, antiforgery) for every endpoint except
+    /// those marked <see cref="KeyInRequestExtensions.AuthenticatesByKeyInRequest"/>. Goes after routing, so the
+    /// endpoint is known.
+    /// </summary>
+    public static IApplicationBuilder UseUnlessKeyInRequest(this IApplicationBuilder app, Action<IApplicationBuilder> configure) =>
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<KeyInRequestMetadata>() is null, configure);
+}
+
+/// <summary>Marks an endpoint whose handler authenticates the caller itself, from a key in the path or a header.</summary>
+public sealed class KeyInRequestMetadata
+{
+    internal static readonly KeyInRequestMetadata Instance = new();
+
+    private KeyInRequestMetadata()
+    {
+    }
+}
+
+/// <summary>Endpoint conventions for <see cref="KeyInRequestMetadata"/>.</summary>
+public static class KeyInRequestExtensions
+{
+    /// <summary>
+    /// The handler checks the key in the request itself (SDK and OFREP endpoints), so cookie authentication,
+    /// authorization and antiforgery have nothing to do and are skipped: on the SDK hot path they cost more than the
+    /// handler. An endpoint that also asks for authorization or antiforgery fails loudly at its first request
+    /// (the endpoint middleware refuses metadata whose middleware did not run), never silently open.
+    /// </summary>
+    public static TBuilder AuthenticatesByKeyInRequest<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(KeyInRequestMetadata.Instance);
 }

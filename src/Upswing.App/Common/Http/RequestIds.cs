@@ -13,7 +13,8 @@ internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestI
 {
     public const string Header = "X-Request-Id";
 
-    public async Task InvokeAsync(HttpContext context)
+    // Not async itself: most requests send no request id, and they pass through without a state machine.
+    public Task InvokeAsync(HttpContext context)
     {
         // Set as the response starts, so error handlers that clear the response cannot drop it.
         context.Response.OnStarting(static state =>
@@ -23,7 +24,12 @@ internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestI
             return Task.CompletedTask;
         }, context);
 
-        var incoming = context.Request.Headers[Header].ToString();
+        var incoming = context.Request.Headers[Header];
+        return incoming.Count == 0 ? next(context) : WithClientIdAsync(context, incoming.ToString());
+    }
+
+    private async Task WithClientIdAsync(HttpContext context, string incoming)
+    {
         if (!IsAcceptable(incoming))
         {
             await next(context);

@@ -3,7 +3,8 @@
 # Builds the server (Release), seeds the demo workspace (four flags: saved-group force + rollout,
 # $in force + 3-arm experiment, 2-arm experiment, JSON default) into a throwaway data directory,
 # creates a production client key, starts `upswing serve` with logging at Warning, and runs run.sh
-# against GET /api/features/{key}, POST /api/eval/{key} and /health/live.
+# against GET /api/features/{key}, POST /api/eval/{key}, POST /v1/assignment (returning users, then new
+# users whose assignments are committed) and /health/live.
 #
 # Usage: bench/load/sdk.sh [run.sh options, e.g. --duration 10s]
 set -euo pipefail
@@ -47,4 +48,7 @@ done
 "$SCRIPT_DIR/run.sh" "$@" \
   --target "$BASE/health/live" \
   --target "$BASE/api/features/$KEY" \
-  --lua-target "$SCRIPT_DIR/eval-post.lua" "$BASE/api/eval/$KEY"
+  --header "Authorization: Bearer $KEY" \
+  --lua-target "$SCRIPT_DIR/eval-post.lua" "$BASE/api/eval/$KEY" \
+  --lua-target "$SCRIPT_DIR/assign-known.lua" "$BASE/v1/assignment?users=returning" \
+  --lua-target "$SCRIPT_DIR/assign-new.lua" "$BASE/v1/assignment?users=new"

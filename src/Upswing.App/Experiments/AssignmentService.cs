@@ -70,7 +70,7 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
         var attributes = Attributes(request);
         var context = catalog.Context with { Attributes = attributes };
         var units = entries.ConvertAll(e => Unit(attributes, e.HashAttribute));
-        var stored = await StoredAsync(entries, units, ct);
+        var stored = await StoredAsync(catalog, entries, units, ct);
 
         var answers = new Assignment[entries.Count];
         var fresh = new List<(int Index, ExperimentAssignment Row)>();
@@ -161,8 +161,8 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
         return unit.Length > MaxIdLength ? "" : unit;
     }
 
-    /// <summary>Stored assignments of these units, by experiment id: from memory when seen before, else one query.</summary>
-    private async Task<Dictionary<Guid, AssignmentMemo.Stored>> StoredAsync(List<ExperimentEntry> entries, List<string> units, CancellationToken ct)
+    /// <summary>Stored assignments of these units, by experiment id: from memory when seen before (either way), else one query.</summary>
+    private async Task<Dictionary<Guid, AssignmentMemo.Stored>> StoredAsync(ExperimentCatalog catalog, List<ExperimentEntry> entries, List<string> units, CancellationToken ct)
     {
         var found = new Dictionary<Guid, AssignmentMemo.Stored>();
         var missing = new List<(Guid Experiment, string Unit)>();
@@ -177,7 +177,7 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
             {
                 found[entries[i].Id] = row;
             }
-            else
+            else if (!catalog.KnownUnassigned(entries[i].Id, units[i]))
             {
                 missing.Add((entries[i].Id, units[i]));
             }
@@ -195,6 +195,11 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
         foreach (var row in rows.Where(r => missing.Contains((r.ExperimentId, r.UnitId))))
         {
             found[row.ExperimentId] = memo.Remember(row);
+        }
+
+        foreach (var (experiment, unit) in missing.Where(m => !found.ContainsKey(m.Experiment)))
+        {
+            catalog.RememberUnassigned(experiment, unit);
         }
 
         return found;

@@ -47,6 +47,26 @@ public sealed class ExperimentCatalog
     public Evaluation.EvaluationContext Context { get; }
 
     public static string HoldoutFeatureKey(string holdoutKey) => "$holdout:" + holdoutKey;
+
+    private const int UnassignedCapacity = 200_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid Experiment, string Unit), bool> unassigned = new();
+
+    /// <summary>
+    /// Units the database had no assignment for while this catalog was current. A unit only gains one when the
+    /// settings let it in, and any settings change replaces the catalog, so this saves a query per request for
+    /// users outside an experiment (a row this node stores meanwhile is found in <see cref="AssignmentMemo"/> first).
+    /// </summary>
+    internal bool KnownUnassigned(Guid experiment, string unit) => unassigned.ContainsKey((experiment, unit));
+
+    internal void RememberUnassigned(Guid experiment, string unit)
+    {
+        if (unassigned.Count >= UnassignedCapacity)
+        {
+            unassigned.Clear();
+        }
+
+        unassigned.TryAdd((experiment, unit), true);
+    }
 }
 
 /// <summary>An experiment as the catalog holds it: its state, its arms, and its GrowthBook rule without variation values.</summary>

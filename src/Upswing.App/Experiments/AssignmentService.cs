@@ -129,7 +129,8 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
     /// <summary>The attributes SDKs would see: the posted ones, with the ids filled in (id is the user id, else the anonymous id).</summary>
     private static JsonObject Attributes(AssignmentRequest request)
     {
-        var attributes = request.Attributes is { } given ? (JsonObject)given.DeepClone() : [];
+        // The request's own object, parsed for this request only: filled in place rather than copied.
+        var attributes = request.Attributes ?? [];
         if (!attributes.ContainsKey("id"))
         {
             attributes["id"] = string.IsNullOrEmpty(request.UserId) ? request.AnonymousId : request.UserId;

@@ -32,27 +32,10 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        if (!AuthenticationHeaderValue.TryParse(header, out var value) || string.IsNullOrWhiteSpace(value.Parameter))
+        var (presented, error) = KeyFromAuthorization(header);
+        if (presented is null)
         {
-            return AuthenticateResult.Fail("The Authorization header is malformed; send 'Bearer <key>'.");
-        }
-
-        string? presented;
-        if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
-        {
-            presented = value.Parameter.Trim();
-        }
-        else if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
-        {
-            presented = KeyFromBasic(value.Parameter);
-            if (presented is null)
-            {
-                return AuthenticateResult.Fail("The Basic credentials are malformed; send the key as the user name with an empty password.");
-            }
-        }
-        else
-        {
-            return AuthenticateResult.Fail($"The '{Truncate(value.Scheme)}' authorization scheme is not supported; send 'Bearer <key>'.");
+            return AuthenticateResult.Fail(error!);
         }
 
         var identity = await KeyLookup.FindAsync(Context, presented);
@@ -75,6 +58,29 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    /// <summary>The key in an Authorization header (Bearer, or Basic with the key as user name), or why there is none.</summary>
+    public static (string? Key, string? Error) KeyFromAuthorization(string header)
+    {
+        if (!AuthenticationHeaderValue.TryParse(header, out var value) || string.IsNullOrWhiteSpace(value.Parameter))
+        {
+            return (null, "The Authorization header is malformed; send 'Bearer <key>'.");
+        }
+
+        if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return (value.Parameter.Trim(), null);
+        }
+
+        if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return KeyFromBasic(value.Parameter) is { } key
+                ? (key, null)
+                : (null, "The Basic credentials are malformed; send the key as the user name with an empty password.");
+        }
+
+        return (null, $"The '{Truncate(value.Scheme)}' authorization scheme is not supported; send 'Bearer <key>'.");
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -28,7 +28,7 @@ public static class ExperimentsModule
     {
         // The AB Calicritters contract: apps ask for their users' variations with a client or a secret key.
         app.MapPost("/v1/assignment", Assign).WithName("Assign").WithTags("Assignment")
-            .RequireAuthorization(AccessPolicies.AnyKey).RequireCors(Flags.SdkEndpoints.CorsPolicy)
+            .AuthenticatesByKeyInRequest().RequireCors(Flags.SdkEndpoints.CorsPolicy)
             .WithSummary("Sticky variations of a user in running experiments; the first assignment is stored and is the user's first exposure.");
 
         var experiments = app.MapManagementGroup("/experiments", "Experiments");
@@ -52,8 +52,24 @@ public static class ExperimentsModule
         return app;
     }
 
-    private static async Task<Results<Ok<AssignmentResponse>, ProblemHttpResult>> Assign(AssignmentRequest request, WorkspaceContext caller, AssignmentService assignments, CancellationToken ct) =>
-        (await assignments.AssignAsync(caller.WorkspaceId, request, ct)).ToOkOrProblem();
+    /// <summary>
+    /// A hot path for apps, so like the SDK endpoints it skips the cookie, authorization and antiforgery middleware
+    /// and checks the key itself: any valid key (client or secret) of the workspace.
+    /// </summary>
+    private static async Task<Results<Ok<AssignmentResponse>, ProblemHttpResult>> Assign(AssignmentRequest request, HttpContext http, AssignmentService assignments, CancellationToken ct)
+    {
+        var (key, error) = ApiKeyAuthenticationHandler.KeyFromAuthorization(http.Request.Headers.Authorization.ToString());
+        var identity = key is null ? null : await KeyLookup.FindAsync(http, key);
+        if (identity is null)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer realm=\"upswing\"";
+            return Problems.UnauthorizedProblem(http.Request.Headers.Authorization.Count == 0
+                ? "An API key is required: send 'Authorization: Bearer <key>'."
+                : error ?? "The API key is not valid or has been revoked.");
+        }
+
+        return (await assignments.AssignAsync(identity.WorkspaceId, request, ct)).ToOkOrProblem();
+    }
 
     private static async Task<Results<Ok<IReadOnlyList<ExperimentDto>>, ProblemHttpResult>> ListExperiments(WorkspaceContext caller, ExperimentService experiments, CancellationToken ct, string? status = null)
     {

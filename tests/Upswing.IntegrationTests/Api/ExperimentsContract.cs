@@ -234,7 +234,17 @@ public abstract class ExperimentsContract(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync("/v1/assignment", new { attributes = new { country = "FR" } })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync("/v1/assignment", new { userId = new string('x', 201) })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync("/v1/assignment", new StringContent("{\"userId\": 5", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/v1/assignment", new { userId = "u1" })).StatusCode);
+        var noKey = await anonymous.PostAsJsonAsync("/v1/assignment", new { userId = "u1" });
+        Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
+        Assert.Equal("urn:upswing:problem:unauthorized", (await noKey.ReadAsync()).Str("type"));
+        using var basic = new HttpRequestMessage(HttpMethod.Post, "/v1/assignment") { Content = JsonContent.Create(new { userId = "u1" }) };
+        basic.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(ws.ClientKey + ":")));
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.SendAsync(basic)).StatusCode);
+        using var wrongScheme = new HttpRequestMessage(HttpMethod.Post, "/v1/assignment") { Content = JsonContent.Create(new { userId = "u1" }) };
+        wrongScheme.Headers.TryAddWithoutValidation("Authorization", "Token abc");
+        Assert.Contains("'Token'", (await (await anonymous.SendAsync(wrongScheme)).ReadAsync()).Str("detail"));
+        using var unknownKey = Server.NewClient("us_ck_unknownunknownunknownunknownunknownunknow");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await unknownKey.PostAsJsonAsync("/v1/assignment", new { userId = "u1" })).StatusCode);
         var none = await (await secret.PostAsJsonAsync("/v1/assignment", new { userId = "u1" })).ReadOkAsync();
         Assert.Empty(none["assignments"]!.AsArray());
         var unknown = await client.PostAsJsonAsync("/v1/assignment", new { userId = "u1", experiments = new[] { "nope" } });

@@ -218,8 +218,14 @@ public static class Evaluator
         return (name, value);
     }
 
-    private static string AttributeString(EvaluationContext ctx, string name) =>
-        ctx.Attributes.TryGetPropertyValue(name, out var node) && JsValues.Truthy(node) ? JsValues.ToJsString(node) : "";
+    private static string AttributeString(EvaluationContext ctx, string name) => HashValue(ctx.Attributes, name);
+
+    /// <summary>
+    /// The string GrowthBook hashes for an attribute: JavaScript's String() of its value, or "" when it is missing or
+    /// falsy (then the user is in no rollout or experiment on it).
+    /// </summary>
+    public static string HashValue(JsonObject attributes, string attribute) =>
+        attributes.TryGetPropertyValue(attribute, out var node) && JsValues.Truthy(node) ? JsValues.ToJsString(node) : "";
 
     private static bool IsFilteredOut(EvaluationContext ctx, IReadOnlyList<HashFilter> filters)
     {

@@ -149,16 +149,10 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
         return attributes;
     }
 
-    /// <summary>The hash attribute's value as GrowthBook SDKs turn it into a string (ids are strings or integers); empty when missing or falsy.</summary>
+    /// <summary>The unit: the hash attribute's value exactly as the evaluator hashes it; empty when missing, falsy or too long to store.</summary>
     private static string Unit(JsonObject attributes, string hashAttribute)
     {
-        var unit = attributes.TryGetPropertyValue(hashAttribute, out var node) ? node switch
-        {
-            JsonValue v when v.TryGetValue<string>(out var text) => text,
-            JsonValue v when v.TryGetValue<double>(out var number) => number == 0 || double.IsNaN(number) ? "" : v.ToJsonString(),
-            JsonValue v when v.TryGetValue<bool>(out var flag) => flag ? "true" : "",
-            _ => "",
-        } : "";
+        var unit = Evaluator.HashValue(attributes, hashAttribute);
         return unit.Length > MaxIdLength ? "" : unit;
     }
 

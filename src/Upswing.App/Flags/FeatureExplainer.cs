@@ -493,7 +493,7 @@ public sealed class FeatureExplainer(SdkPayloadCache payloads, FeatureService fe
     private static (string Attribute, string Value) HashAttributeOf(EvaluationContext ctx, string? attribute)
     {
         var name = string.IsNullOrEmpty(attribute) ? "id" : attribute;
-        return (name, ctx.Attributes.TryGetPropertyValue(name, out var node) && JsText.Truthy(node) ? JsText.ToJsString(node) : "");
+        return (name, Evaluator.HashValue(ctx.Attributes, name));
     }
 
     /// <summary>Lines the payload trace up with the stored rules: disabled rules appear, rules after the decision are not reached.</summary>
@@ -646,68 +646,4 @@ public sealed class FeatureExplainer(SdkPayloadCache payloads, FeatureService fe
     private static string Show(JsonNode? value) => value is null ? "null" : value.ToJsonString();
 
     private static string F(double d) => d.ToString("0.####", CultureInfo.InvariantCulture);
-
-    /// <summary>JavaScript truthiness and String() over JSON, as GrowthBook hashes attribute values.</summary>
-    private static class JsText
-    {
-        public static bool Truthy(JsonNode? node) => node switch
-        {
-            null => false,
-            JsonArray or JsonObject => true,
-            _ => node.GetValueKind() switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.String => node.GetValue<string>().Length > 0,
-                JsonValueKind.Number => Number(node) is var d && d != 0 && !double.IsNaN(d),
-                _ => false,
-            },
-        };
-
-        public static string ToJsString(JsonNode? node) => node switch
-        {
-            null => "null",
-            JsonObject => "[object Object]",
-            JsonArray array => string.Join(',', array.Select(item => item is null || item.GetValueKind() == JsonValueKind.Null ? "" : ToJsString(item))),
-            _ => node.GetValueKind() switch
-            {
-                JsonValueKind.String => node.GetValue<string>(),
-                JsonValueKind.True => "true",
-                JsonValueKind.False => "false",
-                JsonValueKind.Number => NumberToString(Number(node)),
-                _ => "null",
-            },
-        };
-
-        private static double Number(JsonNode node) =>
-            double.TryParse(node.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : double.NaN;
-
-        // JavaScript's Number.prototype.toString for finite values: integers in full, others shortest round-trip.
-        private static string NumberToString(double d)
-        {
-            if (double.IsNaN(d))
-            {
-                return "NaN";
-            }
-
-            if (double.IsInfinity(d))
-            {
-                return d > 0 ? "Infinity" : "-Infinity";
-            }
-
-            if (d == Math.Floor(d) && Math.Abs(d) < 1e21)
-            {
-                return ((decimal)d).ToString(CultureInfo.InvariantCulture);
-            }
-
-            var text = d.ToString("R", CultureInfo.InvariantCulture);
-            var e = text.IndexOf('E', StringComparison.Ordinal);
-            if (e < 0)
-            {
-                return text;
-            }
-
-            var exponent = text[(e + 1)..];
-            return text[..e] + "e" + (exponent.StartsWith('-') ? "-" : "+") + exponent.TrimStart('+', '-').TrimStart('0');
-        }
-    }
 }

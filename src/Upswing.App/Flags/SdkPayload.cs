@@ -29,7 +29,7 @@ public sealed record SdkPayload(byte[] Json, string ETag, DateTimeOffset DateUpd
 /// key's environment, with its rules in GrowthBook's format, and the list saved groups its conditions use.
 /// Experiment rules linked to a managed experiment (by key) take its traffic settings and follow its lifecycle.
 /// </summary>
-public sealed class SdkPayloadBuilder(UpswingDb db, Experiments.ExperimentCatalogBuilder experiments)
+public sealed class SdkPayloadBuilder(UpswingDb db, Experiments.ExperimentCatalogCache experiments)
 {
     public async Task<SdkPayload> BuildAsync(Guid workspaceId, Guid environmentId, CancellationToken ct)
     {
@@ -39,7 +39,7 @@ public sealed class SdkPayloadBuilder(UpswingDb db, Experiments.ExperimentCatalo
             .ToListAsync(ct);
         var groups = await db.Set<SavedGroup>().AsNoTracking().Where(g => g.WorkspaceId == workspaceId).ToListAsync(ct);
         var groupsByKey = groups.ToDictionary(g => g.Key, StringComparer.Ordinal);
-        var catalog = await experiments.BuildAsync(workspaceId, ct);
+        var catalog = await experiments.GetAsync(workspaceId, ct);
 
         var featuresJson = new JsonObject();
         var usedListGroups = new SortedSet<string>(StringComparer.Ordinal);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Upswing.Common.Http;
 using Upswing.Data;
 using Upswing.TestKit;
 
@@ -94,6 +95,21 @@ public sealed class OperationsTests
         Assert.NotNull(limited);
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal("urn:upswing:problem:rate-limited", (await limited.ReadAsync()).Str("type"));
+    }
+
+    [Fact]
+    public async Task KeyInRequestEndpoints_SkipAuthentication_OtherEndpointsRunItOnce()
+    {
+        // AuthenticationMiddleware sets IAuthenticationFeature whenever it runs; WebApplication used to add a second,
+        // unconditional copy at the start of the pipeline because the real one sits in a branch.
+        static IResult Report(HttpContext http) => TypedResults.Ok(new { authenticated = http.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticationFeature>() is not null });
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite(), mapExtra: app =>
+        {
+            app.MapGet("/test/key-in-request", Report).AuthenticatesByKeyInRequest();
+            app.MapGet("/test/ordinary", Report).AllowAnonymous();
+        });
+        Assert.False((await (await server.Client.GetAsync("/test/key-in-request")).ReadAsync())["authenticated"]!.GetValue<bool>());
+        Assert.True((await (await server.Client.GetAsync("/test/ordinary")).ReadAsync())["authenticated"]!.GetValue<bool>());
     }
 
     [Fact]

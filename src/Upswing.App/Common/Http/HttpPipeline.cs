@@ -17,8 +17,22 @@ public static class HttpPipeline
     /// those marked <see cref="KeyInRequestExtensions.AuthenticatesByKeyInRequest"/>. Goes after routing, so the
     /// endpoint is known.
     /// </summary>
-    public static IApplicationBuilder UseUnlessKeyInRequest(this IApplicationBuilder app, Action<IApplicationBuilder> configure) =>
+    public static IApplicationBuilder UseUnlessKeyInRequest(this IApplicationBuilder app, Action<IApplicationBuilder> configure)
+    {
         app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<KeyInRequestMetadata>() is null, configure);
+        // UseAuthentication and UseAuthorization mark only the branch's copy of the properties. Unmarked, WebApplication
+        // would add both again at the very start of the pipeline, and every request (SDK ones included) would read
+        // its cookies twice.
+        foreach (var marker in BranchedMiddlewareMarkers)
+        {
+            app.Properties[marker] = true;
+        }
+
+        return app;
+    }
+
+    /// <summary>The properties WebApplication checks before adding authentication and authorization on its own.</summary>
+    internal static readonly string[] BranchedMiddlewareMarkers = ["__AuthenticationMiddlewareSet", "__AuthorizationMiddlewareSet"];
 }
 
 /// <summary>Marks an endpoint whose handler authenticates the caller itself, from a key in the path or a header.</summary>

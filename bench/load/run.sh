@@ -236,35 +236,42 @@ measure() {
   sockerr="$(grep -m1 '^ *Socket errors:' "$out" | sed 's/^ *//' || true)"
   [[ -n "$non2xx" ]] && WARNINGS+=("$url: $non2xx non-2xx/3xx responses during the run")
   [[ -n "$sockerr" ]] && WARNINGS+=("$url: $sockerr")
-  ROWS+=("$url|$rps|$(to_ms "$avg")|$(to_ms "$p50")|$(to_ms "$p99")")
+  LAST_ROW="$url|$rps|$(to_ms "$avg")|$(to_ms "$p50")|$(to_ms "$p99")"
 }
 
-measure "$BASE/" ""
-measure "$BASE/json" ""
+LIMITS=()     # req/s of the empty `/`: once before the first target and again after each one
+measure "$BASE/" ""; ROWS+=("$LAST_ROW"); LIMITS+=("$(cut -d'|' -f2 <<<"$LAST_ROW")")
+measure "$BASE/json" ""; ROWS+=("$LAST_ROW|${LIMITS[0]}")
+ROWS[0]+="|${LIMITS[0]}"
 
-# The reference server is stopped before measuring external targets so it does not hold memory
-# or wake up on the shared cores while the Upswing server is under load.
+# The limit moves by ±20 % within minutes on shared cores, so each target is measured between two
+# measurements of the empty `/` and compared with their mean: the limit "in the same run" is the one
+# measured right beside it. The idle reference server costs the target nothing meanwhile.
+for i in "${!TARGETS[@]}"; do
+  measure "${TARGETS[$i]}" "${TARGET_LUA[$i]}" "${HEADERS[@]+"${HEADERS[@]}"}"
+  row="$LAST_ROW"
+  measure "$BASE/" ""; LIMITS+=("$(cut -d'|' -f2 <<<"$LAST_ROW")")
+  ROWS+=("$row|$(awk -v a="${LIMITS[$i]}" -v b="${LIMITS[$((i + 1))]}" 'BEGIN { print (a + b) / 2 }')")
+done
+
 kill -TERM "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 
-for i in "${!TARGETS[@]}"; do
-  measure "${TARGETS[$i]}" "${TARGET_LUA[$i]}" "${HEADERS[@]+"${HEADERS[@]}"}"
-done
-
 # ---------------------------------------------------------------- report
-EMPTY_RPS="$(cut -d'|' -f2 <<<"${ROWS[0]}")"
-TABLE="| target | req/s | avg (ms) | p50 (ms) | p99 (ms) | ratio to empty \`/\` |
-|---|---:|---:|---:|---:|---:|"
+TABLE="| target | req/s | avg (ms) | p50 (ms) | p99 (ms) | limit beside it (req/s) | ratio to the limit |
+|---|---:|---:|---:|---:|---:|---:|"
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r url rps avg p50 p99 <<<"$row"
+  IFS='|' read -r url rps avg p50 p99 limit <<<"$row"
   label="$url"
   [[ "$url" == "$BASE/" ]] && label="empty \`/\`"
   [[ "$url" == "$BASE/json" ]] && label="empty \`/json\`"
-  ratio="$(awk -v a="$rps" -v b="$EMPTY_RPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+  ratio="$(awk -v a="$rps" -v b="$limit" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
   rps_fmt="$(awk -v a="$rps" 'BEGIN { printf "%.0f", a }')"
-  TABLE+=$'\n'"| $label | $rps_fmt | $avg | $p50 | $p99 | $ratio |"
+  limit_fmt="$(awk -v a="$limit" 'BEGIN { printf "%.0f", a }')"
+  TABLE+=$'\n'"| $label | $rps_fmt | $avg | $p50 | $p99 | $limit_fmt | $ratio |"
 done
+LIMIT_RANGE="$(printf '%s\n' "${LIMITS[@]}" | awk 'NR == 1 || $1 < min { min = $1 } NR == 1 || $1 > max { max = $1 } END { printf "%.0f–%.0f req/s over %d measurements", min, max, NR }')"
 
 NPROC="$(nproc 2>/dev/null || echo '?')"
 CPU_MODEL="$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
@@ -278,7 +285,8 @@ REPORT="# Upswing HTTP load — $NOW
 - wrk settings: \`-t$THREADS -c$CONNECTIONS -d$DURATION --latency\` (warm-up: $WARMUP per target, not measured)
 - machine: $NPROC cores, ${CPU_MODEL:-unknown CPU}, dotnet $DOTNET_VERSION, wrk ${WRK_VERSION:-?}
 - background CPU just before the run: ${BACKGROUND_CPU:-?}% (all cores; anything well above 0 skews results)
-- reference: bench/load/EmptyEndpoint (Kestrel, Release, logging off) on 127.0.0.1
+- reference: bench/load/EmptyEndpoint (Kestrel, Release, logging off) on 127.0.0.1, measured before the first
+  target and after each one; a target's ratio is to the mean of the two measurements beside it ($LIMIT_RANGE)
 
 $TABLE
 
@@ -294,6 +302,7 @@ echo
 echo "$TABLE"
 echo
 echo "$SHARED_NOTE"
+echo "The limit (empty \`/\`) measured $LIMIT_RANGE."
 echo "Background CPU just before the run: ${BACKGROUND_CPU:-?}% of all cores."
 for w in "${WARNINGS[@]+"${WARNINGS[@]}"}"; do echo "WARNING: $w"; done
 echo

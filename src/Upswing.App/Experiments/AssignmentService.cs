@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Upswing.Common;
 using Upswing.Data;
 using Upswing.Evaluation;
@@ -14,7 +16,47 @@ public sealed record AssignmentRequest(string? UserId, string? AnonymousId, Json
 public sealed record Assignment(string ExperimentKey, string VariationKey, int VariationIndex, bool InExperiment, string HashValue, bool Sticky, double? Bucket);
 
 /// <summary>Answer of POST /v1/assignment.</summary>
-public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments);
+public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments)
+{
+    private static readonly JsonEncodedText AssignmentsName = JsonEncodedText.Encode("assignments");
+    private static readonly JsonEncodedText ExperimentKeyName = JsonEncodedText.Encode("experimentKey");
+    private static readonly JsonEncodedText VariationKeyName = JsonEncodedText.Encode("variationKey");
+    private static readonly JsonEncodedText VariationIndexName = JsonEncodedText.Encode("variationIndex");
+    private static readonly JsonEncodedText InExperimentName = JsonEncodedText.Encode("inExperiment");
+    private static readonly JsonEncodedText HashValueName = JsonEncodedText.Encode("hashValue");
+    private static readonly JsonEncodedText StickyName = JsonEncodedText.Encode("sticky");
+    private static readonly JsonEncodedText BucketName = JsonEncodedText.Encode("bucket");
+
+    /// <summary>The same JSON the serializer writes for this record (camelCase, nulls kept), without its reflection: the endpoint's hot path.</summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray(AssignmentsName);
+        foreach (var a in Assignments)
+        {
+            writer.WriteStartObject();
+            writer.WriteString(ExperimentKeyName, a.ExperimentKey);
+            writer.WriteString(VariationKeyName, a.VariationKey);
+            writer.WriteNumber(VariationIndexName, a.VariationIndex);
+            writer.WriteBoolean(InExperimentName, a.InExperiment);
+            writer.WriteString(HashValueName, a.HashValue);
+            writer.WriteBoolean(StickyName, a.Sticky);
+            if (a.Bucket is { } bucket)
+            {
+                writer.WriteNumber(BucketName, bucket);
+            }
+            else
+            {
+                writer.WriteNull(BucketName);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+}
 
 /// <summary>
 /// Server-side assignment. A user's first assignment to a running experiment is hashed exactly as GrowthBook SDKs
@@ -22,8 +64,14 @@ public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments);
 /// and the row's time is the user's first exposure. Paused experiments keep their assigned users and admit no one;
 /// stopped ones serve their winner (or control) to everyone.
 /// </summary>
-public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
+public sealed class AssignmentService(IServiceProvider services, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
 {
+    private UpswingDb? database;
+
+    // Asked for only when a unit is neither remembered nor known to be unassigned: a returning user's request
+    // then never rents a context from the pool.
+    private UpswingDb Db => database ??= services.GetRequiredService<UpswingDb>();
+
     public const int MaxIdLength = 200;
     public const int MaxExperiments = 100;
 
@@ -51,10 +99,10 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
         }
 
         var catalog = await catalogs.GetAsync(workspaceId, ct);
-        List<ExperimentEntry> entries;
+        IReadOnlyList<ExperimentEntry> entries;
         if (request.Experiments is null)
         {
-            entries = [.. catalog.Experiments.Values.Where(e => e.Status is ExperimentStatus.Running or ExperimentStatus.Paused).OrderBy(e => e.Key, StringComparer.Ordinal)];
+            entries = catalog.Started;
         }
         else
         {
@@ -69,11 +117,16 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
 
         var attributes = Attributes(request);
         var context = catalog.Context with { Attributes = attributes };
-        var units = entries.ConvertAll(e => Unit(attributes, e.HashAttribute));
+        var units = new string[entries.Count];
+        for (var i = 0; i < units.Length; i++)
+        {
+            units[i] = Unit(attributes, entries[i].HashAttribute);
+        }
+
         var stored = await StoredAsync(catalog, entries, units, ct);
 
         var answers = new Assignment[entries.Count];
-        var fresh = new List<(int Index, ExperimentAssignment Row)>();
+        List<(int Index, ExperimentAssignment Row)>? fresh = null;
         for (var i = 0; i < entries.Count; i++)
         {
             var (entry, unit) = (entries[i], units[i]);
@@ -95,7 +148,7 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
                 answers[i] = Answer(entry, result.VariationId, result.InExperiment, unit, false, result.Bucket);
                 if (result is { InExperiment: true, HashUsed: true })
                 {
-                    fresh.Add((i, new ExperimentAssignment
+                    (fresh ??= []).Add((i, new ExperimentAssignment
                     {
                         WorkspaceId = workspaceId,
                         ExperimentId = entry.Id,
@@ -111,7 +164,7 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
             }
         }
 
-        if (fresh.Count > 0)
+        if (fresh is not null)
         {
             foreach (var (index, row) in await StoreAsync(fresh, ct))
             {
@@ -157,10 +210,10 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
     }
 
     /// <summary>Stored assignments of these units, by experiment id: from memory when seen before (either way), else one query.</summary>
-    private async Task<Dictionary<Guid, AssignmentMemo.Stored>> StoredAsync(ExperimentCatalog catalog, List<ExperimentEntry> entries, List<string> units, CancellationToken ct)
+    private async ValueTask<Dictionary<Guid, AssignmentMemo.Stored>> StoredAsync(ExperimentCatalog catalog, IReadOnlyList<ExperimentEntry> entries, string[] units, CancellationToken ct)
     {
-        var found = new Dictionary<Guid, AssignmentMemo.Stored>();
-        var missing = new List<(Guid Experiment, string Unit)>();
+        var found = new Dictionary<Guid, AssignmentMemo.Stored>(entries.Count);
+        List<(Guid Experiment, string Unit)>? missing = null;
         for (var i = 0; i < entries.Count; i++)
         {
             if (entries[i].Status is not (ExperimentStatus.Running or ExperimentStatus.Paused) || units[i].Length == 0)
@@ -174,18 +227,18 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
             }
             else if (!catalog.KnownUnassigned(entries[i].Id, units[i]))
             {
-                missing.Add((entries[i].Id, units[i]));
+                (missing ??= []).Add((entries[i].Id, units[i]));
             }
         }
 
-        if (missing.Count == 0)
+        if (missing is null)
         {
             return found;
         }
 
         var experimentIds = missing.Select(m => m.Experiment).ToList();
         var unitIds = missing.Select(m => m.Unit).Distinct().ToList();
-        var rows = await db.Set<ExperimentAssignment>().AsNoTracking()
+        var rows = await Db.Set<ExperimentAssignment>().AsNoTracking()
             .Where(a => experimentIds.Contains(a.ExperimentId) && unitIds.Contains(a.UnitId)).ToListAsync(ct);
         foreach (var row in rows.Where(r => missing.Contains((r.ExperimentId, r.UnitId))))
         {
@@ -203,10 +256,10 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
     /// <summary>Stores new assignments; returns those that lost a race to a concurrent request, with the winner's row.</summary>
     private async Task<List<(int Index, ExperimentAssignment Row)>> StoreAsync(List<(int Index, ExperimentAssignment Row)> fresh, CancellationToken ct)
     {
-        db.Set<ExperimentAssignment>().AddRange(fresh.Select(f => f.Row));
+        Db.Set<ExperimentAssignment>().AddRange(fresh.Select(f => f.Row));
         try
         {
-            await db.SaveChangesAsync(ct);
+            await Db.SaveChangesAsync(ct);
             foreach (var (_, row) in fresh)
             {
                 memo.Remember(row);
@@ -216,14 +269,14 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
         }
         catch (DbUpdateException)
         {
-            db.ChangeTracker.Clear();
+            Db.ChangeTracker.Clear();
         }
 
         // A concurrent request for the same user stored some of these first: keep theirs, store the rest one by one.
         var lost = new List<(int Index, ExperimentAssignment Row)>();
         foreach (var (index, row) in fresh)
         {
-            var existing = await db.Set<ExperimentAssignment>().AsNoTracking().FirstOrDefaultAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+            var existing = await Db.Set<ExperimentAssignment>().AsNoTracking().FirstOrDefaultAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
             if (existing is not null)
             {
                 memo.Remember(existing);
@@ -231,16 +284,16 @@ public sealed class AssignmentService(UpswingDb db, ExperimentCatalogCache catal
                 continue;
             }
 
-            db.Set<ExperimentAssignment>().Add(row);
+            Db.Set<ExperimentAssignment>().Add(row);
             try
             {
-                await db.SaveChangesAsync(ct);
+                await Db.SaveChangesAsync(ct);
                 memo.Remember(row);
             }
             catch (DbUpdateException)
             {
-                db.ChangeTracker.Clear();
-                var winner = await db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+                Db.ChangeTracker.Clear();
+                var winner = await Db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
                 memo.Remember(winner);
                 lost.Add((index, winner));
             }

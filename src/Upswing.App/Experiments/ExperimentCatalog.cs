@@ -22,6 +22,7 @@ public sealed class ExperimentCatalog
     {
         Updated = updated;
         Experiments = experiments;
+        Started = [.. experiments.Values.Where(e => e.Status is ExperimentStatus.Running or ExperimentStatus.Paused).OrderBy(e => e.Key, StringComparer.Ordinal)];
         HoldoutFeatures = holdoutFeatures;
         SavedGroups = savedGroups;
         Context = new Evaluation.EvaluationContext
@@ -36,6 +37,9 @@ public sealed class ExperimentCatalog
 
     /// <summary>Every experiment, by key (drafts too: rules linked to a draft serve nobody yet).</summary>
     public IReadOnlyDictionary<string, ExperimentEntry> Experiments { get; }
+
+    /// <summary>Running and paused experiments in key order: what an assignment request that names none is answered for.</summary>
+    public IReadOnlyList<ExperimentEntry> Started { get; }
 
     /// <summary>Holdouts as GrowthBook features (<c>$holdout:{key}</c>), which linked rules name as prerequisites.</summary>
     public IReadOnlyDictionary<string, JsonObject> HoldoutFeatures { get; }

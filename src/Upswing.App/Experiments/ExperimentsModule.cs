@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Upswing.Access;
 using Upswing.Common;
 using Upswing.Common.Http;
@@ -29,6 +31,8 @@ public static class ExperimentsModule
         // The AB Calicritters contract: apps ask for their users' variations with a client or a secret key.
         app.MapPost("/v1/assignment", Assign).WithName("Assign").WithTags("Assignment")
             .AuthenticatesByKeyInRequest().RequireCors(Flags.SdkEndpoints.CorsPolicy)
+            .Accepts<AssignmentRequest>("application/json").Produces<AssignmentResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Sticky variations of a user in running experiments; the first assignment is stored and is the user's first exposure.");
 
         var experiments = app.MapManagementGroup("/experiments", "Experiments");
@@ -56,19 +60,31 @@ public static class ExperimentsModule
     /// A hot path for apps, so like the SDK endpoints it skips the cookie, authorization and antiforgery middleware
     /// and checks the key itself: any valid key (client or secret) of the workspace.
     /// </summary>
-    private static async Task<Results<Ok<AssignmentResponse>, ProblemHttpResult>> Assign(AssignmentRequest request, HttpContext http, AssignmentService assignments, CancellationToken ct)
+    /// <remarks>The body is read and the answer written with <see cref="JsonBody"/>: on this path the framework's streaming JSON cost more than the assignment.</remarks>
+    private static async Task Assign(HttpContext http, AssignmentService assignments, IOptions<JsonOptions> json)
     {
         var (key, error) = ApiKeyAuthenticationHandler.KeyFromAuthorization(http.Request.Headers.Authorization.ToString());
         var identity = key is null ? null : await KeyLookup.FindAsync(http, key);
         if (identity is null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"upswing\"";
-            return Problems.UnauthorizedProblem(http.Request.Headers.Authorization.Count == 0
+            await Problems.UnauthorizedProblem(http.Request.Headers.Authorization.Count == 0
                 ? "An API key is required: send 'Authorization: Bearer <key>'."
-                : error ?? "The API key is not valid or has been revoked.");
+                : error ?? "The API key is not valid or has been revoked.").ExecuteAsync(http);
+            return;
         }
 
-        return (await assignments.AssignAsync(identity.WorkspaceId, request, ct)).ToOkOrProblem();
+        var options = json.Value.SerializerOptions;
+        var request = await JsonBody.ReadAsync<AssignmentRequest>(http.Request, options);
+        var result = await assignments.AssignAsync(identity.WorkspaceId, request, http.RequestAborted);
+        if (result.Succeeded)
+        {
+            await JsonBody.WriteAsync(http.Response, result.Value!, static (response, writer) => response.WriteTo(writer));
+        }
+        else
+        {
+            await result.Failure!.ToProblem().ExecuteAsync(http);
+        }
     }
 
     private static async Task<Results<Ok<IReadOnlyList<ExperimentDto>>, ProblemHttpResult>> ListExperiments(WorkspaceContext caller, ExperimentService experiments, CancellationToken ct, string? status = null)

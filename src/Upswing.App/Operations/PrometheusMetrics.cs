@@ -279,6 +279,59 @@ public sealed class PrometheusMetrics : IDisposable
         {
             if (tags.IsEmpty) return _series.TryGetValue("", out var untagged) ? untagged : AddSeries("");
 
+            // Fast path: a tag set seen before, found by a fingerprint of its keys and values and confirmed by comparing
+            // them, so the label text is built only on a first sighting. Tags of other value types take the slow path.
+            var fingerprint = Fingerprint(tags);
+            if (fingerprint is { } print && _recent.TryGetValue(print, out var recent) && recent.Matches(tags)) return recent.Series;
+
+            var series = SeriesByLabels(tags);
+            if (fingerprint is { } key && Volatile.Read(ref _recentCount) < MaxSeries * 2 && _recent.TryAdd(key, new RecentTags(tags.ToArray(), series)))
+                Interlocked.Increment(ref _recentCount);
+
+            return series;
+        }
+
+        // Tag sets already resolved to their series, by fingerprint; bounded like the series themselves.
+        private readonly ConcurrentDictionary<long, RecentTags> _recent = new();
+        private int _recentCount;
+
+        private static long? Fingerprint(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            foreach (var (key, value) in tags)
+            {
+                hash.Add(key.GetHashCode(StringComparison.Ordinal));
+                switch (value)
+                {
+                    case null: hash.Add(0); break;
+                    case string text: hash.Add(text.GetHashCode(StringComparison.Ordinal)); break;
+                    case int number: hash.Add(number); break;
+                    case long number: hash.Add(number); break;
+                    case bool flag: hash.Add(flag); break;
+                    default: return null;
+                }
+            }
+
+            return ((long)tags.Length << 32) ^ (uint)hash.ToHashCode();
+        }
+
+        private sealed record RecentTags(KeyValuePair<string, object?>[] Tags, Series Series)
+        {
+            public bool Matches(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+            {
+                if (tags.Length != Tags.Length) return false;
+                for (var i = 0; i < tags.Length; i++)
+                {
+                    if (!string.Equals(tags[i].Key, Tags[i].Key, StringComparison.Ordinal) || !Equals(tags[i].Value, Tags[i].Value)) return false;
+                }
+
+                return true;
+            }
+        }
+
+        private Series SeriesByLabels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+
             // Sorting indices by key makes {a,b} and {b,a} one series without copying the tags.
             Span<int> order = tags.Length <= 32 ? stackalloc int[tags.Length] : new int[tags.Length];
             for (var i = 0; i < order.Length; i++)

@@ -219,6 +219,38 @@ public sealed class PrometheusMetricsTests
     }
 
     [Fact]
+    public void RememberedTagSets_NeverMixUpSeries()
+    {
+        using var meter = new Meter(nameof(RememberedTagSets_NeverMixUpSeries));
+        using var exporter = new PrometheusMetrics([meter.Name]);
+        var counter = meter.CreateCounter<long>("hits");
+        object?[] values = ["a", "b", "", null, 1, 2, 1L, true, false, 1.5];
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                counter.Add(i + 1, new("v", values[i]), new("k", "x"));
+                // Same value under another key, and the same pair in the other order (one series with the first).
+                counter.Add(100, new("w", values[i]), new("k", "x"));
+                counter.Add(i + 1, new("k", "x"), new("v", values[i]));
+            }
+        }
+
+        var lines = Lines(exporter.Render());
+        // Each value i adds 2 × (i + 1) per round. Values that render alike share a series: "" and null, int 1 and long 1.
+        Assert.Contains("hits_total{k=\"x\",v=\"a\"} 6", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"b\"} 12", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"\"} 42", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"1\"} 72", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"2\"} 36", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"true\"} 48", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"false\"} 54", lines);
+        Assert.Contains("hits_total{k=\"x\",v=\"1.5\"} 60", lines);
+        Assert.Contains("hits_total{k=\"x\",w=\"a\"} 300", lines);
+        Assert.Contains("hits_total{k=\"x\",w=\"1\"} 600", lines);
+    }
+
+    [Fact]
     public void Recording_AKnownTagSet_DoesNotAllocate()
     {
         using var meter = new Meter(nameof(Recording_AKnownTagSet_DoesNotAllocate));

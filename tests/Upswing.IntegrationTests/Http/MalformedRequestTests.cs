@@ -99,6 +99,18 @@ public sealed class MalformedRequestTests(SqliteServerFixture fixture) : IClassF
         new("revoke unknown key", "POST", $"/api/v1/keys/{Guid.NewGuid()}/revoke", "Bearer " + Secret, null, null, 404, "not-found"),
         new("get unknown key", "GET", "/api/v1/keys/" + Guid.NewGuid(), "Bearer " + Secret, null, null, 404, "not-found"),
 
+        // POST /v1/assignment reads its body itself (JsonBody) and must refuse the same things the same way.
+        new("assignment: truncated json", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("{\"userId\":"), 400, "bad-request"),
+        new("assignment: empty body", "POST", "/v1/assignment", "Bearer " + Client, "application/json", [], 400, "bad-request"),
+        new("assignment: json null", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("null"), 400, "bad-request"),
+        new("assignment: json array", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("[]"), 400, "bad-request"),
+        new("assignment: number for the user id", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("{\"userId\":5}"), 400, "bad-request"),
+        new("assignment: attributes not an object", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("{\"userId\":\"u\",\"attributes\":[1]}"), 400, "bad-request"),
+        new("assignment: text/plain", "POST", "/v1/assignment", "Bearer " + Client, "text/plain", Utf8("{\"userId\":\"u\"}"), 415, "unsupported-media-type"),
+        new("assignment: no key", "POST", "/v1/assignment", null, "application/json", Utf8("{\"userId\":\"u\"}"), 401, "unauthorized"),
+        new("assignment: no user", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("{}"), 400, "validation"),
+        new("assignment: body over the limit", "POST", "/v1/assignment", "Bearer " + Client, "application/json", Utf8("{\"userId\":\"" + new string('u', 1_100_000) + "\"}"), 413, "payload-too-large"),
+
         // Dashboard form posts.
         new("sign-in without antiforgery token", "POST", "/account/signin", null, "application/x-www-form-urlencoded", Utf8("email=a%40b.c&password=x"), 400, "bad-request"),
         new("sign-in with json", "POST", "/account/signin", null, "application/json", Utf8("{\"email\":\"a@b.c\"}"), 415, "unsupported-media-type"),

@@ -126,6 +126,28 @@ public sealed class OperationsTests
         Assert.Equal("urn:upswing:problem:internal", problem.Str("type"));
         var logged = Assert.Single(server.Logs.Problems, p => p.Exception is InvalidOperationException);
         Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Equal(response.Headers.GetValues("X-Request-Id").Single(), logged.Scope["RequestId"]);
+        Assert.Equal("/test/throw", logged.Scope["RequestPath"]);
+    }
+
+    [Fact]
+    public async Task LogLines_CarryTheClientsRequestId_WhenItIsWellFormed()
+    {
+        await using var server = await UpswingTestServer.StartAsync(TestDatabase.Sqlite(), mapExtra: app =>
+            app.MapGet("/test/log", (ILogger<OperationsTests> logger) =>
+            {
+                logger.LogWarning("Logged inside a request");
+                return TypedResults.NoContent();
+            }));
+        foreach (var (sent, kept) in new[] { ("trace-42.a_b", "trace-42.a_b"), ("bad id with spaces", null) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/test/log");
+            request.Headers.Add("X-Request-Id", sent);
+            var response = await server.Client.SendAsync(request);
+            var line = server.Logs.Entries.Last(e => e.Message == "Logged inside a request");
+            Assert.Equal(response.Headers.GetValues("X-Request-Id").Single(), line.Scope["RequestId"]);
+            Assert.Equal(kept, line.Scope.GetValueOrDefault("ClientRequestId"));
+        }
     }
 
     [Fact]

@@ -10,7 +10,14 @@ using Upswing.Evaluation;
 namespace Upswing.Experiments;
 
 /// <summary>Body of POST /v1/assignment: who the user is, their attributes, and which experiments (all running ones when omitted).</summary>
-public sealed record AssignmentRequest(string? UserId, string? AnonymousId, JsonObject? Attributes, IReadOnlyList<string>? Experiments);
+public sealed record AssignmentRequest
+{
+    // Init properties rather than a positional record: the serializer fills setters faster than it gathers constructor arguments.
+    public string? UserId { get; init; }
+    public string? AnonymousId { get; init; }
+    public JsonObject? Attributes { get; init; }
+    public IReadOnlyList<string>? Experiments { get; init; }
+}
 
 /// <summary>The user's variation in one experiment. <see cref="Sticky"/> is true when it was stored by an earlier assignment.</summary>
 public sealed record Assignment(string ExperimentKey, string VariationKey, int VariationIndex, bool InExperiment, string HashValue, bool Sticky, double? Bucket);
@@ -123,7 +130,11 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
             units[i] = Unit(attributes, entries[i].HashAttribute);
         }
 
-        var stored = await StoredAsync(catalog, entries, units, ct);
+        var stored = Remembered(catalog, entries, units, out var missing);
+        if (missing is not null)
+        {
+            await LoadAsync(catalog, entries, units, missing, stored, ct);
+        }
 
         var answers = new Assignment[entries.Count];
         List<(int Index, ExperimentAssignment Row)>? fresh = null;
@@ -134,7 +145,7 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
             {
                 answers[i] = Answer(entry, entry.Winner ?? 0, false, unit, false, null);
             }
-            else if (stored.TryGetValue(entry.Id, out var row))
+            else if (stored[i] is { } row)
             {
                 answers[i] = Answer(entry, row.VariationIndex, true, unit, true, row.Bucket);
             }
@@ -209,11 +220,11 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
         return unit.Length > MaxIdLength ? "" : unit;
     }
 
-    /// <summary>Stored assignments of these units, by experiment id: from memory when seen before (either way), else one query.</summary>
-    private async ValueTask<Dictionary<Guid, AssignmentMemo.Stored>> StoredAsync(ExperimentCatalog catalog, IReadOnlyList<ExperimentEntry> entries, string[] units, CancellationToken ct)
+    /// <summary>Stored assignments of these units, per entry, from memory; <paramref name="missing"/> lists the entries only the database can answer for.</summary>
+    private AssignmentMemo.Stored?[] Remembered(ExperimentCatalog catalog, IReadOnlyList<ExperimentEntry> entries, string[] units, out List<int>? missing)
     {
-        var found = new Dictionary<Guid, AssignmentMemo.Stored>(entries.Count);
-        List<(Guid Experiment, string Unit)>? missing = null;
+        var stored = new AssignmentMemo.Stored?[entries.Count];
+        missing = null;
         for (var i = 0; i < entries.Count; i++)
         {
             if (entries[i].Status is not (ExperimentStatus.Running or ExperimentStatus.Paused) || units[i].Length == 0)
@@ -223,34 +234,35 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
 
             if (memo.TryGet(entries[i].Id, units[i], out var row))
             {
-                found[entries[i].Id] = row;
+                stored[i] = row;
             }
             else if (!catalog.KnownUnassigned(entries[i].Id, units[i]))
             {
-                (missing ??= []).Add((entries[i].Id, units[i]));
+                (missing ??= []).Add(i);
             }
         }
 
-        if (missing is null)
-        {
-            return found;
-        }
+        return stored;
+    }
 
-        var experimentIds = missing.Select(m => m.Experiment).ToList();
-        var unitIds = missing.Select(m => m.Unit).Distinct().ToList();
+    /// <summary>One query for the <paramref name="missing"/> entries' stored assignments; units without one are remembered as unassigned.</summary>
+    private async Task LoadAsync(ExperimentCatalog catalog, IReadOnlyList<ExperimentEntry> entries, string[] units, List<int> missing, AssignmentMemo.Stored?[] stored, CancellationToken ct)
+    {
+        var experimentIds = missing.Select(i => entries[i].Id).ToList();
+        var unitIds = missing.Select(i => units[i]).Distinct().ToList();
         var rows = await Db.Set<ExperimentAssignment>().AsNoTracking()
             .Where(a => experimentIds.Contains(a.ExperimentId) && unitIds.Contains(a.UnitId)).ToListAsync(ct);
-        foreach (var row in rows.Where(r => missing.Contains((r.ExperimentId, r.UnitId))))
+        foreach (var i in missing)
         {
-            found[row.ExperimentId] = memo.Remember(row);
+            if (rows.Find(r => r.ExperimentId == entries[i].Id && r.UnitId == units[i]) is { } row)
+            {
+                stored[i] = memo.Remember(row);
+            }
+            else
+            {
+                catalog.RememberUnassigned(entries[i].Id, units[i]);
+            }
         }
-
-        foreach (var (experiment, unit) in missing.Where(m => !found.ContainsKey(m.Experiment)))
-        {
-            catalog.RememberUnassigned(experiment, unit);
-        }
-
-        return found;
     }
 
     /// <summary>Stores new assignments; returns those that lost a race to a concurrent request, with the winner's row.</summary>

@@ -156,24 +156,6 @@ public sealed class PrometheusMetrics : IDisposable
             text.AppendFormatted(char.IsAsciiLetterOrDigit(c) || c == '_' || (allowColon && c == ':') ? c : '_');
     }
 
-    // Tag keys are a small, fixed set of names in code ("http.request.method", …); sanitising them char by char on every
-    // measurement was a visible share of a request's CPU. Bounded in case a library makes keys up at run time.
-    private const int MaxCachedLabelNames = 1024;
-    private static readonly ConcurrentDictionary<string, string> LabelNames = new(StringComparer.Ordinal);
-    private static int cachedLabelNames;
-
-    private static string LabelName(string key)
-    {
-        if (LabelNames.TryGetValue(key, out var name)) return name;
-
-        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[64]);
-        AppendName(ref text, key, allowColon: false);
-        name = text.ToStringAndClear();
-        // A counter of our own: ConcurrentDictionary.Count takes every lock, and past the cap this runs per measurement.
-        if (Volatile.Read(ref cachedLabelNames) < MaxCachedLabelNames && LabelNames.TryAdd(key, name)) Interlocked.Increment(ref cachedLabelNames);
-        return name;
-    }
-
     private static readonly SearchValues<char> LabelSpecials = SearchValues.Create("\\\"\n");
 
     private static void AppendEscaped(ref DefaultInterpolatedStringHandler text, ReadOnlySpan<char> value)
@@ -331,7 +313,6 @@ public sealed class PrometheusMetrics : IDisposable
 
         private Series SeriesByLabels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-
             // Sorting indices by key makes {a,b} and {b,a} one series without copying the tags.
             Span<int> order = tags.Length <= 32 ? stackalloc int[tags.Length] : new int[tags.Length];
             for (var i = 0; i < order.Length; i++)
@@ -348,7 +329,7 @@ public sealed class PrometheusMetrics : IDisposable
             foreach (var i in order)
             {
                 if (text.Text.Length > 0) text.AppendLiteral(",");
-                text.AppendLiteral(LabelName(tags[i].Key));
+                AppendName(ref text, tags[i].Key, allowColon: false);
                 text.AppendLiteral("=\"");
                 switch (tags[i].Value)
                 {

@@ -32,7 +32,7 @@ public static class HttpPipeline
     }
 
     /// <summary>The properties WebApplication checks before adding authentication and authorization on its own.</summary>
-    internal static readonly string[] BranchedMiddlewareMarkers = ["__AuthenticationMiddlewareSet", "__AuthorizationMiddlewareSet"];
+    private static readonly string[] BranchedMiddlewareMarkers = ["__AuthenticationMiddlewareSet", "__AuthorizationMiddlewareSet"];
 }
 
 /// <summary>Marks an endpoint whose handler authenticates the caller itself, from a key in the path or a header.</summary>

@@ -4,6 +4,7 @@ using Upswing.Access;
 using Upswing.Audit;
 using Upswing.Data;
 using Upswing.Demo;
+using Upswing.Events;
 using Upswing.Experiments;
 using Upswing.Flags;
 using Upswing.Workspaces;
@@ -21,6 +22,7 @@ public static class UpswingModules
         builder.AddAccess();
         builder.AddFlags();
         builder.AddExperiments();
+        builder.AddEvents();
         builder.Services.AddScoped<DemoData>();
         return builder;
     }

@@ -18,6 +18,17 @@ public abstract class SqlDialect
     /// <summary>The row-lock clause appended to a claim query; SQLite has one writer, so it needs none.</summary>
     public abstract string ForUpdateSkipLocked { get; }
 
+    /// <summary>A GUID as a parameter value: EF Core's uppercase text on SQLite, uuid on PostgreSQL.</summary>
+    public abstract object Value(Guid value);
+
+    /// <summary>A point in time as a parameter value: Unix milliseconds on SQLite (see UpswingDb), timestamptz on PostgreSQL.</summary>
+    public abstract object Value(DateTimeOffset value);
+
+    /// <summary>A calendar day as a parameter value: EF Core's yyyy-MM-dd text on SQLite, date on PostgreSQL.</summary>
+    public abstract object Value(DateOnly value);
+
+    /// <summary>Reads a point in time written as <see cref="Value(DateTimeOffset)"/>.</summary>
+    public abstract DateTimeOffset ReadTime(DbDataReader reader, int ordinal);
 
     /// <summary>
     /// Tells every node sharing the database that something changed (PostgreSQL NOTIFY, delivered after the
@@ -46,6 +57,13 @@ internal sealed class SqliteDialect(DatabaseOptions options, SqlitePragmas pragm
 
     public override string ForUpdateSkipLocked => string.Empty;
 
+    public override object Value(Guid value) => value.ToString().ToUpperInvariant();
+
+    public override object Value(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public override object Value(DateOnly value) => value.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
     public override Task NotifyAsync(string channel, string payload, CancellationToken ct) => Task.CompletedTask;
 
@@ -65,6 +83,13 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
     // SKIP LOCKED lets many workers claim different rows without waiting on each other's row locks.
     public override string ForUpdateSkipLocked => "FOR UPDATE SKIP LOCKED";
 
+    public override object Value(Guid value) => value;
+
+    public override object Value(DateTimeOffset value) => value.ToUniversalTime();
+
+    public override object Value(DateOnly value) => value;
+
+    public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 
     public override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct) =>
         await dataSource.OpenConnectionAsync(ct);

@@ -23,6 +23,7 @@ public static class ExperimentsModule
         builder.Services.AddScoped<ExperimentCatalogBuilder>();
         builder.Services.AddSingleton<ExperimentCatalogCache>();
         builder.Services.AddSingleton<AssignmentMemo>();
+        builder.Services.AddSingleton<AssignmentHistory>();
         return builder;
     }
 

@@ -4,6 +4,7 @@ using Upswing.Access;
 using Upswing.Audit;
 using Upswing.Common;
 using Upswing.Common.Http;
+using Upswing.Events;
 using Upswing.Experiments;
 using Upswing.Flags;
 using Upswing.Operations;
@@ -93,6 +94,7 @@ internal static class UpswingWebApp
         app.MapAudit();
         app.MapFlags();
         app.MapExperiments();
+        app.MapEvents();
         app.MapDashboard();
         mapExtra?.Invoke(app);
         app.MapOpenApi("/openapi/{documentName}.json");

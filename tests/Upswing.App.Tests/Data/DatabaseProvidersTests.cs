@@ -50,5 +50,13 @@ public sealed class DatabaseProvidersTests
         public override Task<System.Data.Common.DbConnection> OpenConnectionAsync(CancellationToken ct) => throw new NotSupportedException();
 
         public override Task NotifyAsync(string channel, string payload, CancellationToken ct) => Task.CompletedTask;
+
+        public override object Value(Guid value) => value;
+
+        public override object Value(DateTimeOffset value) => value;
+
+        public override object Value(DateOnly value) => value;
+
+        public override DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int ordinal) => throw new NotSupportedException();
     }
 }

@@ -19,7 +19,11 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     private sealed record Probe(string Method, string Route, Func<Resources, string> Url, object? Body, Func<HttpResponseMessage, Resources, Task> Check);
 
     /// <summary>Workspace B's resources, and clients for A (intruder) and B (owner).</summary>
-    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, string BFeatureKey, string BFeatureId, string BGroupId, string BExperimentKey, string BExperimentId, string BHoldoutKey, string BHoldoutId, HttpClient Intruder, HttpClient Owner);
+    private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, string BFeatureKey, string BFeatureId, string BGroupId, string BExperimentKey, string BExperimentId, string BHoldoutKey, string BHoldoutId, HttpClient Intruder, HttpClient Owner)
+    {
+        /// <summary>B's ingested event (its user, name and id) and its quarantined one.</summary>
+        public (string UserId, string Name, string Id, string QuarantineId) BEvents { get; init; }
+    }
 
     private static readonly Probe[] Probes =
     [
@@ -138,6 +142,11 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             await NotFound(response, r);
             Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/holdouts/{r.BHoldoutKey}")).StatusCode);
         }),
+        new("GET", "/api/v1/events/", _ => "/api/v1/events", null, ListExcludesOrEmpty(r => r.BEvents.Id)),
+        new("GET", "/api/v1/events/stats", _ => "/api/v1/events/stats", null, async (response, r) =>
+            Assert.DoesNotContain(r.BEvents.Name, await response.Content.ReadAsStringAsync())),
+        new("GET", "/api/v1/events/quarantine", _ => "/api/v1/events/quarantine", null, ListExcludesOrEmpty(r => r.BEvents.QuarantineId)),
+        new("GET", "/api/v1/users/{id}", r => $"/api/v1/users/{r.BEvents.UserId}", null, NotFound),
     ];
 
     public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
@@ -182,9 +191,17 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var experiment = await (await owner.PostAsJsonAsync("/api/v1/experiments", new { key = experimentKey, name = "B test", variations = new object[] { new { key = "a" }, new { key = "b" } } })).ReadOkAsync();
         await (await owner.PostAsync($"/api/v1/experiments/{experimentKey}/start", null)).ReadOkAsync();
         var audit = await (await owner.GetAsync("/api/v1/audit?limit=1")).ReadOkAsync();
+        var (userId, eventName) = (Infrastructure.Unique("b-user"), Infrastructure.Unique("B Event"));
+        using var writer = Server.NewClient(b.ClientKey);
+        await (await writer.PostAsJsonAsync("/v1/batch", new { batch = new object[] { new { type = "track", userId, @event = eventName }, new { type = "track", userId } } })).ReadOkAsync();
+        var stored = await (await owner.GetAsync($"/api/v1/events?userId={userId}")).ReadOkAsync();
+        var quarantined = await (await owner.GetAsync("/api/v1/events/quarantine")).ReadOkAsync();
         return new Resources(
             a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
-            experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner);
+            experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner)
+        {
+            BEvents = (userId, eventName, stored[0]!.Str("id"), quarantined[0]!.Str("id")),
+        };
     }
 
     [Fact]

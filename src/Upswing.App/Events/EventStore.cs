@@ -1,0 +1,156 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Upswing.Experiments;
+
+namespace Upswing.Events;
+
+/// <summary>
+/// Commits a group of requests in one transaction: their events (each once per message id), quarantined events,
+/// daily counts, users and identity links. One implementation per provider; this base holds what they share.
+/// </summary>
+internal abstract class EventStore(AssignmentHistory assignments) : IAsyncDisposable
+{
+    public abstract Task WriteAsync(IReadOnlyList<PendingWrite> group, CancellationToken ct);
+
+    public abstract ValueTask DisposeAsync();
+
+    /// <summary>
+    /// Sets each event's <see cref="IncomingEvent.Experiments"/>: the variations its user id or anonymous id had
+    /// been assigned by the event's time (the user id's assignment wins when both have one).
+    /// </summary>
+    protected async Task EnrichAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<PendingWrite> group, CancellationToken ct)
+    {
+        foreach (var workspace in group.GroupBy(w => w.WorkspaceId))
+        {
+            var units = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in workspace.SelectMany(w => w.Events))
+            {
+                if (e.UserId is not null)
+                {
+                    units.Add(e.UserId);
+                }
+
+                if (e.AnonymousId is not null)
+                {
+                    units.Add(e.AnonymousId);
+                }
+            }
+
+            var found = await assignments.ForUnitsAsync(connection, transaction, workspace.Key, units, ct);
+            if (found.Count == 0)
+            {
+                continue;
+            }
+
+            var byUnit = found.ToLookup(a => a.UnitId, StringComparer.Ordinal);
+            foreach (var e in workspace.SelectMany(w => w.Events))
+            {
+                e.Experiments = ExperimentsAt(e, byUnit);
+            }
+        }
+    }
+
+    private static string? ExperimentsAt(IncomingEvent e, ILookup<string, UnitAssignment> byUnit)
+    {
+        SortedDictionary<string, string>? variations = null;
+        // Anonymous first, so that the user id's assignment overwrites it.
+        foreach (var unit in new[] { e.AnonymousId, e.UserId })
+        {
+            if (unit is null)
+            {
+                continue;
+            }
+
+            foreach (var a in byUnit[unit])
+            {
+                if (a.FirstExposedAt <= e.Timestamp)
+                {
+                    (variations ??= new(StringComparer.Ordinal))[a.ExperimentKey] = a.VariationKey;
+                }
+            }
+        }
+
+        return variations is null ? null : JsonSerializer.Serialize(variations);
+    }
+
+    /// <summary>What the stored (new) events of a group add to the daily counts, users and identity links.</summary>
+    protected sealed class Summary
+    {
+        public Dictionary<(Guid Workspace, DateOnly Day, string Type, string Name), long> Counts { get; } = [];
+
+        public Dictionary<(Guid Workspace, string UserId), UserSighting> Users { get; } = [];
+
+        public Dictionary<(Guid Workspace, string AnonymousId), (string UserId, DateTimeOffset At)> Links { get; } = [];
+
+        public void Add(Guid workspace, IncomingEvent e)
+        {
+            var key = (workspace, DateOnly.FromDateTime(e.Timestamp.UtcDateTime), e.Type, e.Name ?? "");
+            Counts[key] = Counts.GetValueOrDefault(key) + 1;
+            if (e.UserId is { } userId)
+            {
+                if (!Users.TryGetValue((workspace, userId), out var user))
+                {
+                    Users[(workspace, userId)] = user = new UserSighting(e.Timestamp);
+                }
+
+                user.Seen(e.Timestamp);
+                if (e.Type == EventTypes.Identify && e.Traits is not null)
+                {
+                    user.Merge(e.Traits);
+                }
+
+                var anonymous = e.Type == EventTypes.Alias ? e.PreviousId : e.AnonymousId;
+                if (anonymous is not null && anonymous != userId)
+                {
+                    Links.TryAdd((workspace, anonymous), (userId, e.Timestamp));
+                }
+            }
+        }
+    }
+
+    /// <summary>A user seen in a group: first and last event time, and the traits its identify calls set (later ones win per key).</summary>
+    protected sealed class UserSighting(DateTimeOffset at)
+    {
+        public DateTimeOffset First { get; private set; } = at;
+
+        public DateTimeOffset Last { get; private set; } = at;
+
+        public JsonObject? Traits { get; private set; }
+
+        public void Seen(DateTimeOffset at)
+        {
+            First = at < First ? at : First;
+            Last = at > Last ? at : Last;
+        }
+
+        public void Merge(string traits)
+        {
+            Traits ??= [];
+            foreach (var (key, value) in JsonNode.Parse(traits)!.AsObject())
+            {
+                Traits[key] = value?.DeepClone();
+            }
+        }
+    }
+
+    /// <summary>Shallow merge: the newer traits replace the older ones key by key, as in Segment.</summary>
+    protected static string MergeTraits(string? existing, JsonObject newer)
+    {
+        var merged = existing is null ? [] : JsonNode.Parse(existing) as JsonObject ?? [];
+        foreach (var (key, value) in newer)
+        {
+            merged[key] = value?.DeepClone();
+        }
+
+        return merged.ToJsonString();
+    }
+
+    protected static DbParameter Parameter(DbCommand command, string name)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        command.Parameters.Add(parameter);
+        return parameter;
+    }
+}

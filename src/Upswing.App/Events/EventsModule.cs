@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Upswing.Common;
+using Upswing.Common.Http;
+using Upswing.Data;
+using Upswing.Experiments;
+
+namespace Upswing.Events;
+
+/// <summary>Event ingestion (Segment-compatible and native), its durable group-commit writer, and the read side.</summary>
+public static class EventsModule
+{
+    public static IHostApplicationBuilder AddEvents(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IngestionMetrics>();
+        services.AddSingleton<EventStore>(sp => sp.GetRequiredService<SqlDialect>().Provider == DatabaseProvider.Postgres
+            ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<TimeProvider>())
+            : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<EventWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
+        services.AddSingleton<Ingestion>();
+        services.AddScoped<EventQueries>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder app)
+    {
+        app.MapIngestion();
+
+        var events = app.MapManagementGroup("/events", "Events");
+        events.MapGet("/", ListEvents).WithName("ListEvents")
+            .WithSummary("Stored events, newest first; filter by name, type, userId, anonymousId, messageId, from/to (timestamp); page with ?before=<timestamp>&beforeId=<id> of the last event.");
+        events.MapGet("/stats", CountEvents).WithName("CountEvents").WithSummary("Stored events per name and day (UTC), from/to as dates (the last 30 days by default).");
+        events.MapGet("/quarantine", ListQuarantine).WithName("ListQuarantinedEvents").WithSummary("Events kept aside because they failed validation, with the reasons; newest first.");
+
+        var users = app.MapManagementGroup("/users", "Events");
+        users.MapGet("/{id}", GetUser).WithName("GetEventUser").WithSummary("A person by user id or anonymous id: linked ids, traits, experiment assignments and recent events.");
+        return app;
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<EventDto>>, ProblemHttpResult>> ListEvents(
+        WorkspaceContext caller, EventQueries queries, CancellationToken ct,
+        string? name = null, string? type = null, string? userId = null, string? anonymousId = null, string? messageId = null,
+        DateTimeOffset? from = null, DateTimeOffset? to = null, DateTimeOffset? before = null, Guid? beforeId = null, int limit = 50)
+    {
+        if (limit is < 1 or > EventQueries.MaxLimit)
+        {
+            return Problems.Invalid("limit", $"The limit must be between 1 and {EventQueries.MaxLimit}.");
+        }
+
+        if (type is not null && EventTypes.Normalize(type) is null)
+        {
+            return Problems.Invalid("type", "The type is track, identify, page, screen, group or alias.");
+        }
+
+        return TypedResults.Ok(await queries.ListAsync(caller.WorkspaceId, new EventQuery(name, userId, anonymousId, messageId, from, to, before, beforeId, limit, EventTypes.Normalize(type)), ct));
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<EventCount>>, ProblemHttpResult>> CountEvents(
+        WorkspaceContext caller, EventQueries queries, TimeProvider time, CancellationToken ct, DateOnly? from = null, DateOnly? to = null, string? name = null)
+    {
+        var until = to ?? DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var since = from ?? until.AddDays(-29);
+        if (since > until || until.DayNumber - since.DayNumber > 366)
+        {
+            return Problems.Invalid("from", "from must be on or before to, and at most 366 days apart.");
+        }
+
+        return TypedResults.Ok(await queries.CountsAsync(caller.WorkspaceId, since, until, name, ct));
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<QuarantinedEventDto>>, ProblemHttpResult>> ListQuarantine(
+        WorkspaceContext caller, EventQueries queries, CancellationToken ct, Guid? before = null, int limit = 50)
+    {
+        if (limit is < 1 or > EventQueries.MaxLimit)
+        {
+            return Problems.Invalid("limit", $"The limit must be between 1 and {EventQueries.MaxLimit}.");
+        }
+
+        return TypedResults.Ok(await queries.QuarantineAsync(caller.WorkspaceId, before, limit, ct));
+    }
+
+    private static async Task<Results<Ok<UserProfile>, ProblemHttpResult>> GetUser(string id, WorkspaceContext caller, EventQueries queries, CancellationToken ct, int events = 50) =>
+        await queries.UserAsync(caller.WorkspaceId, id, events, ct) is { } profile ? TypedResults.Ok(profile) : Problems.NotFoundProblem($"No events name the user '{id}'.");
+}

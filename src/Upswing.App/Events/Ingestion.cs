@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Upswing.Access;
+using Upswing.Common.Http;
+
+namespace Upswing.Events;
+
+/// <summary>
+/// What every ingestion endpoint does between parsing and answering: find the write key, read and validate each
+/// message, hand the result to the <see cref="EventWriter"/> and wait for the commit.
+/// </summary>
+internal sealed class Ingestion(EventWriter writer, IngestionMetrics metrics, TimeProvider time, Microsoft.Extensions.Options.IOptions<EventsOptions> options)
+{
+    public IngestionMetrics Metrics => metrics;
+
+    /// <summary>The write key's identity, or null after answering 401.</summary>
+    public async Task<KeyIdentity?> AuthenticateAsync(HttpContext http, JsonElement root)
+    {
+        string? key = null, error = null;
+        if (http.Request.Headers.Authorization.Count > 0)
+        {
+            (key, error) = ApiKeyAuthenticationHandler.KeyFromAuthorization(http.Request.Headers.Authorization.ToString());
+        }
+        else if (root.TryGetProperty("writeKey", out var writeKey) && writeKey.ValueKind == JsonValueKind.String)
+        {
+            key = writeKey.GetString();
+        }
+
+        var identity = key is null ? null : await KeyLookup.FindAsync(http, key);
+        if (identity is not null)
+        {
+            return identity;
+        }
+
+        metrics.Refused("unauthorized");
+        http.Response.Headers.WWWAuthenticate = "Basic realm=\"upswing\"";
+        await Problems.UnauthorizedProblem(key is null && error is null
+            ? "A write key is required: HTTP Basic with the key as user name, 'Authorization: Bearer <key>', or writeKey in the body."
+            : error ?? "The write key is not valid or has been revoked.").ExecuteAsync(http);
+        return null;
+    }
+
+    /// <summary>
+    /// Validates and commits; returns the per-event results, or null when it answered with an error itself
+    /// (413 for an oversized event, 503 when the queue is full or the commit failed).
+    /// </summary>
+    public async Task<NativeBatchResult?> IngestAsync(HttpContext http, KeyIdentity key, JsonElement root, JsonElement[] messages, string? impliedType, bool native)
+    {
+        for (var i = 0; i < messages.Length; i++)
+        {
+            if (EventMessages.RawLength(messages[i]) > EventLimits.MaxEventBytes)
+            {
+                metrics.Refused("too_large");
+                await TypedResults.Problem(statusCode: 413, type: Problems.PayloadTooLarge, title: Problems.TitleFor(413),
+                    detail: $"Event {i} is larger than {EventLimits.MaxEventBytes / 1024} KB.").ExecuteAsync(http);
+                return null;
+            }
+        }
+
+        var envelope = new Envelope(time.GetUtcNow(), ReadSentAt(root), root.TryGetProperty("context", out var context) ? context : null);
+        var events = new List<IncomingEvent>(messages.Length);
+        var quarantined = new List<QuarantineItem>();
+        var results = new List<NativeItemResult>(native ? messages.Length : 0);
+        for (var i = 0; i < messages.Length; i++)
+        {
+            var (e, q) = EventMessages.Read(messages[i], impliedType, native, envelope, time);
+            if (e is not null)
+            {
+                events.Add(e);
+                if (native)
+                {
+                    results.Add(new NativeItemResult(i, e.MessageId, "accepted", null));
+                }
+            }
+            else
+            {
+                quarantined.Add(q!);
+                if (native)
+                {
+                    results.Add(new NativeItemResult(i, q!.MessageId, "quarantined", q.Reasons));
+                }
+            }
+        }
+
+        if (events.Count + quarantined.Count == 0)
+        {
+            return new NativeBatchResult(0, 0, 0, results);
+        }
+
+        var write = new PendingWrite(key.WorkspaceId, key.EnvironmentId, envelope.ReceivedAt, events, quarantined);
+        var refusal = writer.TryEnqueue(write);
+        if (refusal != WriteRefusal.None)
+        {
+            metrics.Refused(refusal == WriteRefusal.QueueFull ? "queue_full" : "stopping");
+            await UnavailableAsync(http, refusal == WriteRefusal.QueueFull
+                ? "Ingestion is behind; the events were not accepted. Retry after the given delay."
+                : "The server is shutting down; the events were not accepted. Retry shortly.");
+            return null;
+        }
+
+        try
+        {
+            await write.Completion;
+        }
+        catch (Exception)
+        {
+            // The writer logged the cause; the sender keeps its events and retries.
+            metrics.Refused("commit_failed");
+            await UnavailableAsync(http, "The events could not be stored; they were not accepted. Retry after the given delay.");
+            return null;
+        }
+
+        return new NativeBatchResult(events.Count, quarantined.Count, 0, results);
+    }
+
+    private static DateTimeOffset? ReadSentAt(JsonElement root) =>
+        root.TryGetProperty("sentAt", out var sentAt) && sentAt.ValueKind == JsonValueKind.String
+        && DateTimeOffset.TryParse(sentAt.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+            ? parsed
+            : null;
+
+    private Task UnavailableAsync(HttpContext http, string detail)
+    {
+        http.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: 503, type: Problems.Unavailable, title: Problems.TitleFor(503), detail: detail).ExecuteAsync(http);
+    }
+}

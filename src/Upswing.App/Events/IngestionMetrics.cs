@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace Upswing.Events;
+
+/// <summary>
+/// Ingestion's meters on /metrics (upswing.events.*) and the same totals for the dashboard's health view.
+/// Tags are bounded sets (outcome, reason), never workspaces or event names.
+/// </summary>
+public sealed class IngestionMetrics
+{
+    private readonly Counter<long> written;
+    private readonly Counter<long> refused;
+    private readonly Histogram<double> commitSeconds;
+    private readonly ConcurrentDictionary<string, long> refusedByReason = new(StringComparer.Ordinal);
+    private long stored;
+    private long duplicates;
+    private long quarantined;
+    private long commits;
+
+    public IngestionMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create("Upswing");
+        written = meter.CreateCounter<long>("upswing.events.written", "{event}", "Events committed, by outcome: stored, duplicate (already stored) or quarantined.");
+        refused = meter.CreateCounter<long>("upswing.events.refused", "{request}", "Ingestion requests answered with an error, by reason.");
+        commitSeconds = meter.CreateHistogram<double>("upswing.events.commit.duration", "s", "Time to commit one group of requests.");
+    }
+
+    /// <summary>Publishes the queue depth; called once by the writer.</summary>
+    internal void ObserveQueue(IMeterFactory meters, Func<long> queuedRows) =>
+        meters.Create("Upswing").CreateObservableGauge("upswing.events.queue.rows", queuedRows, "{row}", "Rows waiting for a commit.");
+
+    public long Stored => Interlocked.Read(ref stored);
+
+    public long Duplicates => Interlocked.Read(ref duplicates);
+
+    public long Quarantined => Interlocked.Read(ref quarantined);
+
+    public long Commits => Interlocked.Read(ref commits);
+
+    public IReadOnlyDictionary<string, long> RefusedByReason => refusedByReason;
+
+    internal void Committed(IReadOnlyList<PendingWrite> group, TimeSpan elapsed)
+    {
+        long newRows = 0, sent = 0, held = 0;
+        foreach (var write in group)
+        {
+            newRows += write.Stored;
+            sent += write.Events.Count;
+            held += write.Quarantined.Count;
+        }
+
+        Interlocked.Add(ref stored, newRows);
+        Interlocked.Add(ref duplicates, sent - newRows);
+        Interlocked.Add(ref quarantined, held);
+        Interlocked.Increment(ref commits);
+        written.Add(newRows, new KeyValuePair<string, object?>("outcome", "stored"));
+        written.Add(sent - newRows, new KeyValuePair<string, object?>("outcome", "duplicate"));
+        written.Add(held, new KeyValuePair<string, object?>("outcome", "quarantined"));
+        commitSeconds.Record(elapsed.TotalSeconds);
+    }
+
+    /// <summary>Counts a refused request; <paramref name="reason"/> is one of a fixed set (queue_full, too_large, unauthorized…).</summary>
+    public void Refused(string reason)
+    {
+        refusedByReason.AddOrUpdate(reason, 1, static (_, n) => n + 1);
+        refused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    }
+}

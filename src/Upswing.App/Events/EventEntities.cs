@@ -204,3 +204,52 @@ internal sealed class EventDailyCountConfiguration : IEntityTypeConfiguration<Ev
         builder.Property(c => c.Count).HasColumnName("count");
     }
 }
+
+/// <summary>One Core Web Vitals measurement as the web-vitals library reports it, kept once per metric id (the latest report wins).</summary>
+internal sealed class WebVital
+{
+    public Guid Id { get; set; }
+    public Guid WorkspaceId { get; set; }
+    public Guid? EnvironmentId { get; set; }
+    /// <summary>web-vitals' id of the metric on one page load (v4-…); CLS and INP are reported again as they grow.</summary>
+    public required string MetricId { get; set; }
+    /// <summary>LCP, INP, CLS, FCP, TTFB (or FID from older library versions).</summary>
+    public required string Name { get; set; }
+    public double Value { get; set; }
+    public string? Rating { get; set; }
+    public string? NavigationType { get; set; }
+    public string? Url { get; set; }
+    public string? Path { get; set; }
+    /// <summary>mobile, tablet or desktop.</summary>
+    public required string DeviceClass { get; set; }
+    public string? UserId { get; set; }
+    public string? AnonymousId { get; set; }
+    public DateTimeOffset Timestamp { get; set; }
+}
+
+internal sealed class WebVitalConfiguration : IEntityTypeConfiguration<WebVital>
+{
+    public void Configure(EntityTypeBuilder<WebVital> builder)
+    {
+        builder.ToTable("web_vitals");
+        builder.HasKey(v => v.Id);
+        builder.Property(v => v.Id).HasColumnName("id");
+        builder.Property(v => v.WorkspaceId).HasColumnName("workspace_id");
+        builder.Property(v => v.EnvironmentId).HasColumnName("environment_id");
+        builder.Property(v => v.MetricId).HasColumnName("metric_id").HasMaxLength(EventLimits.MaxIdLength);
+        builder.Property(v => v.Name).HasColumnName("name").HasMaxLength(8);
+        builder.Property(v => v.Value).HasColumnName("value");
+        builder.Property(v => v.Rating).HasColumnName("rating").HasMaxLength(24);
+        builder.Property(v => v.NavigationType).HasColumnName("navigation_type").HasMaxLength(32);
+        builder.Property(v => v.Url).HasColumnName("url").HasMaxLength(WebVitals.MaxUrlLength);
+        builder.Property(v => v.Path).HasColumnName("path").HasMaxLength(WebVitals.MaxUrlLength);
+        builder.Property(v => v.DeviceClass).HasColumnName("device_class").HasMaxLength(16);
+        builder.Property(v => v.UserId).HasColumnName("user_id").HasMaxLength(EventLimits.MaxIdLength);
+        builder.Property(v => v.AnonymousId).HasColumnName("anonymous_id").HasMaxLength(EventLimits.MaxIdLength);
+        builder.Property(v => v.Timestamp).HasColumnName("timestamp");
+        // Dedup by the library's metric id: a later report of the same metric replaces the earlier one.
+        builder.HasIndex(v => new { v.WorkspaceId, v.MetricId }).IsUnique();
+        // The p75 rollups read a metric's measurements over a time range.
+        builder.HasIndex(v => new { v.WorkspaceId, v.Name, v.Timestamp });
+    }
+}

@@ -27,6 +27,8 @@ public static class EventsModule
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddSingleton<Ingestion>();
         services.AddScoped<EventQueries>();
+        services.AddSingleton<TrackingPlans>();
+        services.AddScoped<EventDefinitionService>();
         return builder;
     }
 
@@ -39,6 +41,16 @@ public static class EventsModule
             .WithSummary("Stored events, newest first; filter by name, type, userId, anonymousId, messageId, from/to (timestamp); page with ?before=<timestamp>&beforeId=<id> of the last event.");
         events.MapGet("/stats", CountEvents).WithName("CountEvents").WithSummary("Stored events per name and day (UTC), from/to as dates (the last 30 days by default).");
         events.MapGet("/quarantine", ListQuarantine).WithName("ListQuarantinedEvents").WithSummary("Events kept aside because they failed validation, with the reasons; newest first.");
+
+        events.MapGet("/settings", GetSettings).WithName("GetEventSettings").WithSummary("How the tracking plan is enforced: validation off, quarantine or reject, and whether unplanned events pass.");
+        events.MapPut("/settings", UpdateSettings).WithName("UpdateEventSettings").WithSummary("Changes how the tracking plan is enforced (admins).");
+
+        var definitions = app.MapManagementGroup("/event-definitions", "Events");
+        definitions.MapGet("/", ListDefinitions).WithName("ListEventDefinitions").WithSummary("The tracking plan: planned track events and their property rules.");
+        definitions.MapGet("/{id:guid}", GetDefinition).WithName("GetEventDefinition");
+        definitions.MapPost("/", CreateDefinition).WithName("CreateEventDefinition");
+        definitions.MapPatch("/{id:guid}", UpdateDefinition).WithName("UpdateEventDefinition").WithSummary("Changes the description or the property rules; the name stays.");
+        definitions.MapDelete("/{id:guid}", DeleteDefinition).WithName("DeleteEventDefinition");
 
         var users = app.MapManagementGroup("/users", "Events");
         users.MapGet("/{id}", GetUser).WithName("GetEventUser").WithSummary("A person by user id or anonymous id: linked ids, traits, experiment assignments and recent events.");
@@ -89,4 +101,28 @@ public static class EventsModule
 
     private static async Task<Results<Ok<UserProfile>, ProblemHttpResult>> GetUser(string id, WorkspaceContext caller, EventQueries queries, CancellationToken ct, int events = 50) =>
         await queries.UserAsync(caller.WorkspaceId, id, events, ct) is { } profile ? TypedResults.Ok(profile) : Problems.NotFoundProblem($"No events name the user '{id}'.");
+
+    private static async Task<Ok<EventSettingsDto>> GetSettings(WorkspaceContext caller, EventDefinitionService service, CancellationToken ct) =>
+        TypedResults.Ok(await service.GetSettingsAsync(caller.WorkspaceId, ct));
+
+    private static async Task<Results<Ok<EventSettingsDto>, ProblemHttpResult>> UpdateSettings(EventSettingsRequest request, WorkspaceContext caller, EventDefinitionService service, CancellationToken ct) =>
+        (await service.UpdateSettingsAsync(caller, request, ct)).ToOkOrProblem();
+
+    private static async Task<Ok<IReadOnlyList<EventDefinitionDto>>> ListDefinitions(WorkspaceContext caller, EventDefinitionService service, CancellationToken ct) =>
+        TypedResults.Ok(await service.ListAsync(caller.WorkspaceId, ct));
+
+    private static async Task<Results<Ok<EventDefinitionDto>, ProblemHttpResult>> GetDefinition(Guid id, WorkspaceContext caller, EventDefinitionService service, CancellationToken ct) =>
+        await service.GetAsync(caller.WorkspaceId, id, ct) is { } definition ? TypedResults.Ok(definition) : Problems.NotFoundProblem("Event definition not found.");
+
+    private static async Task<Results<Created<EventDefinitionDto>, ProblemHttpResult>> CreateDefinition(EventDefinitionRequest request, WorkspaceContext caller, EventDefinitionService service, CancellationToken ct)
+    {
+        var result = await service.CreateAsync(caller, request, ct);
+        return result.Succeeded ? TypedResults.Created($"/api/v1/event-definitions/{result.Value!.Id}", result.Value) : result.Failure!.ToProblem();
+    }
+
+    private static async Task<Results<Ok<EventDefinitionDto>, ProblemHttpResult>> UpdateDefinition(Guid id, EventDefinitionRequest request, WorkspaceContext caller, EventDefinitionService service, CancellationToken ct) =>
+        (await service.UpdateAsync(caller, id, request, ct)).ToOkOrProblem();
+
+    private static async Task<Results<Ok<EventDefinitionDto>, ProblemHttpResult>> DeleteDefinition(Guid id, WorkspaceContext caller, EventDefinitionService service, CancellationToken ct) =>
+        (await service.DeleteAsync(caller, id, ct)).ToOkOrProblem();
 }

@@ -64,7 +64,7 @@ internal sealed class IncomingEvent
 internal sealed record QuarantineItem(string MessageId, string? Type, string? Name, IReadOnlyList<string> Reasons, string Payload);
 
 /// <summary>What one request asks the writer to commit, and what came of it.</summary>
-internal sealed class PendingWrite(Guid workspaceId, Guid? environmentId, DateTimeOffset receivedAt, IReadOnlyList<IncomingEvent> events, IReadOnlyList<QuarantineItem> quarantined)
+internal sealed class PendingWrite(Guid workspaceId, Guid? environmentId, DateTimeOffset receivedAt, IReadOnlyList<IncomingEvent> events, IReadOnlyList<QuarantineItem> quarantined, IReadOnlyList<IncomingVital>? vitals = null)
 {
     private readonly TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -73,9 +73,10 @@ internal sealed class PendingWrite(Guid workspaceId, Guid? environmentId, DateTi
     public DateTimeOffset ReceivedAt { get; } = receivedAt;
     public IReadOnlyList<IncomingEvent> Events { get; } = events;
     public IReadOnlyList<QuarantineItem> Quarantined { get; } = quarantined;
+    public IReadOnlyList<IncomingVital> Vitals { get; } = vitals ?? [];
 
     /// <summary>Rows this request counts for in the queue's capacity.</summary>
-    public int Size => Events.Count + Quarantined.Count;
+    public int Size => Events.Count + Quarantined.Count + Vitals.Count;
 
     /// <summary>Set by the store: events stored by this write (the rest were already there).</summary>
     public int Stored { get; set; }

@@ -10,7 +10,7 @@ namespace Upswing.Events;
 /// What every ingestion endpoint does between parsing and answering: find the write key, read and validate each
 /// message, hand the result to the <see cref="EventWriter"/> and wait for the commit.
 /// </summary>
-internal sealed class Ingestion(EventWriter writer, IngestionMetrics metrics, TimeProvider time, Microsoft.Extensions.Options.IOptions<EventsOptions> options)
+internal sealed class Ingestion(EventWriter writer, TrackingPlans plans, IngestionMetrics metrics, TimeProvider time, Microsoft.Extensions.Options.IOptions<EventsOptions> options)
 {
     public IngestionMetrics Metrics => metrics;
 
@@ -22,7 +22,7 @@ internal sealed class Ingestion(EventWriter writer, IngestionMetrics metrics, Ti
         {
             (key, error) = ApiKeyAuthenticationHandler.KeyFromAuthorization(http.Request.Headers.Authorization.ToString());
         }
-        else if (root.TryGetProperty("writeKey", out var writeKey) && writeKey.ValueKind == JsonValueKind.String)
+        else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("writeKey", out var writeKey) && writeKey.ValueKind == JsonValueKind.String)
         {
             key = writeKey.GetString();
         }
@@ -58,19 +58,35 @@ internal sealed class Ingestion(EventWriter writer, IngestionMetrics metrics, Ti
             }
         }
 
+        var plan = await plans.GetAsync(key.WorkspaceId, http.RequestAborted);
         var envelope = new Envelope(time.GetUtcNow(), ReadSentAt(root), root.TryGetProperty("context", out var context) ? context : null);
         var events = new List<IncomingEvent>(messages.Length);
         var quarantined = new List<QuarantineItem>();
         var results = new List<NativeItemResult>(native ? messages.Length : 0);
+        Dictionary<string, string[]>? rejected = null;
         for (var i = 0; i < messages.Length; i++)
         {
             var (e, q) = EventMessages.Read(messages[i], impliedType, native, envelope, time);
+            if (e is not null && plan.Check(e, messages[i]) is { Count: > 0 } violations)
+            {
+                q = new QuarantineItem(e.MessageId, e.Type, e.Name, violations, messages[i].GetRawText());
+                e = null;
+            }
+
             if (e is not null)
             {
                 events.Add(e);
                 if (native)
                 {
                     results.Add(new NativeItemResult(i, e.MessageId, "accepted", null));
+                }
+            }
+            else if (plan.Validation == EventValidation.Reject)
+            {
+                (rejected ??= [])[impliedType is not null ? "body" : (native ? "events" : "batch") + $"[{i}]"] = [.. q!.Reasons];
+                if (native)
+                {
+                    results.Add(new NativeItemResult(i, q!.MessageId, "rejected", q.Reasons));
                 }
             }
             else
@@ -83,35 +99,76 @@ internal sealed class Ingestion(EventWriter writer, IngestionMetrics metrics, Ti
             }
         }
 
-        if (events.Count + quarantined.Count == 0)
+        if (rejected is not null)
         {
-            return new NativeBatchResult(0, 0, 0, results);
+            metrics.Refused("invalid");
+            if (!native || events.Count == 0)
+            {
+                // The workspace asked for strictness: nothing of a request with an invalid event is stored.
+                await Common.Failure.Invalid(rejected).ToProblem().ExecuteAsync(http);
+                return null;
+            }
         }
 
-        var write = new PendingWrite(key.WorkspaceId, key.EnvironmentId, envelope.ReceivedAt, events, quarantined);
+        if (events.Count + quarantined.Count == 0)
+        {
+            return new NativeBatchResult(0, 0, rejected?.Count ?? 0, results);
+        }
+
+        if (!await CommitAsync(http, new PendingWrite(key.WorkspaceId, key.EnvironmentId, envelope.ReceivedAt, events, quarantined)))
+        {
+            return null;
+        }
+
+        return new NativeBatchResult(events.Count, quarantined.Count, rejected?.Count ?? 0, results);
+    }
+
+    /// <summary>Stores web-vitals measurements; null when it answered with an error itself.</summary>
+    public async Task<VitalsResult?> IngestVitalsAsync(HttpContext http, KeyIdentity key, JsonElement root)
+    {
+        var (vitals, rejected) = WebVitals.Read(root, http.Request, time.GetUtcNow());
+        if (vitals.Count == 0)
+        {
+            if (rejected.Count > 0)
+            {
+                metrics.Refused("invalid");
+                await Common.Failure.Invalid(rejected.ToDictionary(r => $"metrics[{r.Index}]", r => r.Errors.ToArray())).ToProblem().ExecuteAsync(http);
+                return null;
+            }
+
+            return new VitalsResult(0, rejected);
+        }
+
+        return await CommitAsync(http, new PendingWrite(key.WorkspaceId, key.EnvironmentId, time.GetUtcNow(), [], [], vitals))
+            ? new VitalsResult(vitals.Count, rejected)
+            : null;
+    }
+
+    /// <summary>Queues the write and waits for its commit; false after answering 503.</summary>
+    private async Task<bool> CommitAsync(HttpContext http, PendingWrite write)
+    {
         var refusal = writer.TryEnqueue(write);
         if (refusal != WriteRefusal.None)
         {
             metrics.Refused(refusal == WriteRefusal.QueueFull ? "queue_full" : "stopping");
             await UnavailableAsync(http, refusal == WriteRefusal.QueueFull
-                ? "Ingestion is behind; the events were not accepted. Retry after the given delay."
-                : "The server is shutting down; the events were not accepted. Retry shortly.");
-            return null;
+                ? "Ingestion is behind; nothing was accepted. Retry after the given delay."
+                : "The server is shutting down; nothing was accepted. Retry shortly.");
+            return false;
         }
 
         try
         {
             await write.Completion;
+            return true;
         }
         catch (Exception)
         {
-            // The writer logged the cause; the sender keeps its events and retries.
+            // The writer logged the cause; the sender keeps its data and retries.
             metrics.Refused("commit_failed");
-            await UnavailableAsync(http, "The events could not be stored; they were not accepted. Retry after the given delay.");
-            return null;
+            await UnavailableAsync(http, "The data could not be stored; nothing was accepted. Retry after the given delay.");
+            return false;
         }
-
-        return new NativeBatchResult(events.Count, quarantined.Count, 0, results);
     }
 
     private static DateTimeOffset? ReadSentAt(JsonElement root) =>

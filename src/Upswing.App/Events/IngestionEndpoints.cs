@@ -43,6 +43,24 @@ internal static class IngestionEndpoints
             .Produces<NativeBatchResult>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        segment.MapPost("/vitals", (Func<HttpContext, Task>)IngestVitalsAsync).WithName("IngestWebVitals")
+            .WithSummary("Web vitals as the web-vitals library reports them (one metric, an array, or {metrics: [...]}), e.g. sent with navigator.sendBeacon; stored once per metric id, the latest report winning.")
+            .Produces<VitalsResult>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task IngestVitalsAsync(HttpContext http)
+    {
+        var ingestion = http.RequestServices.GetRequiredService<Ingestion>();
+        using var body = await ReadBodyAsync(http, ingestion, EventLimits.MaxEventBytes);
+        using var document = Parse(body, objectOnly: false);
+        var key = await ingestion.AuthenticateAsync(http, document.RootElement);
+        if (key is not null && await ingestion.IngestVitalsAsync(http, key, document.RootElement) is { } result)
+        {
+            await TypedResults.Ok(result).ExecuteAsync(http);
+        }
     }
 
     private static object[] SegmentMetadata() =>
@@ -128,7 +146,7 @@ internal static class IngestionEndpoints
         }
     }
 
-    private static JsonDocument Parse(RequestBody body)
+    private static JsonDocument Parse(RequestBody body, bool objectOnly = true)
     {
         if (body.Length == 0)
         {
@@ -145,7 +163,7 @@ internal static class IngestionEndpoints
             throw new BadHttpRequestException("Failed to read the request body as JSON.", StatusCodes.Status400BadRequest, ex);
         }
 
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        if (document.RootElement.ValueKind != JsonValueKind.Object && (objectOnly || document.RootElement.ValueKind != JsonValueKind.Array))
         {
             document.Dispose();
             throw new BadHttpRequestException("The request body must be a JSON object.", StatusCodes.Status400BadRequest);

@@ -76,6 +76,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
             }
 
             await QuarantineAsync(db, transaction, group, ct);
+            await VitalsAsync(db, transaction, group, ct);
             await CountAsync(db, transaction, summary, ct);
             await UsersAsync(db, transaction, summary, ct);
             await LinksAsync(db, transaction, summary, ct);
@@ -202,6 +203,40 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         command.Parameters.AddWithValue("reasons", items.Select(i => JsonSerializer.Serialize(i.q.Reasons)).ToArray());
         command.Parameters.AddWithValue("payload", items.Select(i => i.q.Payload).ToArray());
         command.Parameters.AddWithValue("received", items.Select(i => i.w.ReceivedAt.ToUniversalTime()).ToArray());
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task VitalsAsync(NpgsqlConnection db, NpgsqlTransaction transaction, IReadOnlyList<PendingWrite> group, CancellationToken ct)
+    {
+        // One row per metric id (the latest report wins), in key order: ON CONFLICT DO UPDATE may touch a row once per statement.
+        var rows = group.SelectMany(w => w.Vitals.Select(v => (w, v)))
+            .GroupBy(r => (r.w.WorkspaceId, r.v.MetricId)).Select(g => g.Last())
+            .OrderBy(r => r.w.WorkspaceId).ThenBy(r => r.v.MetricId, StringComparer.Ordinal).ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO web_vitals (id, workspace_id, environment_id, metric_id, name, value, rating, navigation_type, url, path, device_class, user_id, anonymous_id, timestamp)
+            SELECT * FROM unnest(@id, @workspace, @environment, @metric, @name, @value, @rating, @navigation, @url, @path, @device, @user, @anonymous, @timestamp)
+            ON CONFLICT (workspace_id, metric_id) DO UPDATE SET
+                value = excluded.value, rating = excluded.rating, navigation_type = excluded.navigation_type, timestamp = excluded.timestamp
+            """, db, transaction);
+        command.Parameters.AddWithValue("id", rows.Select(_ => Ids.New(time)).ToArray());
+        command.Parameters.AddWithValue("workspace", rows.Select(r => r.w.WorkspaceId).ToArray());
+        command.Parameters.AddWithValue("environment", NpgsqlDbType.Array | NpgsqlDbType.Uuid, rows.Select(r => r.w.EnvironmentId).ToArray());
+        command.Parameters.AddWithValue("metric", rows.Select(r => r.v.MetricId).ToArray());
+        command.Parameters.AddWithValue("name", rows.Select(r => r.v.Name).ToArray());
+        command.Parameters.AddWithValue("value", rows.Select(r => r.v.Value).ToArray());
+        command.Parameters.AddWithValue("rating", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.v.Rating).ToArray());
+        command.Parameters.AddWithValue("navigation", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.v.NavigationType).ToArray());
+        command.Parameters.AddWithValue("url", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.v.Url).ToArray());
+        command.Parameters.AddWithValue("path", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.v.Path).ToArray());
+        command.Parameters.AddWithValue("device", rows.Select(r => r.v.DeviceClass).ToArray());
+        command.Parameters.AddWithValue("user", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.v.UserId).ToArray());
+        command.Parameters.AddWithValue("anonymous", NpgsqlDbType.Array | NpgsqlDbType.Text, rows.Select(r => r.v.AnonymousId).ToArray());
+        command.Parameters.AddWithValue("timestamp", rows.Select(r => r.v.Timestamp.ToUniversalTime()).ToArray());
         await command.ExecuteNonQueryAsync(ct);
     }
 

@@ -19,6 +19,9 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         "timestamp", "received_at", "sent_at", "original_timestamp", "properties", "context", "traits", "experiments",
     ];
 
+    private static readonly string[] VitalParameters =
+        ["@id", "@workspace", "@environment", "@metric", "@name", "@value", "@rating", "@navigation", "@url", "@path", "@device", "@user", "@anonymous", "@timestamp"];
+
     private SqliteConnection? connection;
     private SqliteCommand? insertEvent;
 
@@ -47,6 +50,8 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
                     await QuarantineAsync(transaction, write, item, ct);
                 }
             }
+
+            await VitalsAsync(transaction, group, ct);
 
             await CountAsync(transaction, summary, ct);
             await UsersAsync(transaction, summary, ct);
@@ -141,6 +146,46 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         Parameter(command, "@payload").Value = item.Payload;
         Parameter(command, "@received_at").Value = dialect.Value(write.ReceivedAt);
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task VitalsAsync(SqliteTransaction transaction, IReadOnlyList<PendingWrite> group, CancellationToken ct)
+    {
+        if (!group.Any(w => w.Vitals.Count > 0))
+        {
+            return;
+        }
+
+        await using var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        // A later report of the same metric (CLS and INP grow during a visit) replaces the earlier one.
+        command.CommandText = """
+            INSERT INTO web_vitals (id, workspace_id, environment_id, metric_id, name, value, rating, navigation_type, url, path, device_class, user_id, anonymous_id, timestamp)
+            VALUES (@id, @workspace, @environment, @metric, @name, @value, @rating, @navigation, @url, @path, @device, @user, @anonymous, @timestamp)
+            ON CONFLICT (workspace_id, metric_id) DO UPDATE SET
+                value = excluded.value, rating = excluded.rating, navigation_type = excluded.navigation_type, timestamp = excluded.timestamp
+            """;
+        var p = VitalParameters.Select(name => Parameter(command, name)).ToArray();
+        foreach (var write in group)
+        {
+            foreach (var v in write.Vitals)
+            {
+                p[0].Value = dialect.Value(Ids.New(time));
+                p[1].Value = dialect.Value(write.WorkspaceId);
+                p[2].Value = write.EnvironmentId is { } environment ? dialect.Value(environment) : DBNull.Value;
+                p[3].Value = v.MetricId;
+                p[4].Value = v.Name;
+                p[5].Value = v.Value;
+                p[6].Value = (object?)v.Rating ?? DBNull.Value;
+                p[7].Value = (object?)v.NavigationType ?? DBNull.Value;
+                p[8].Value = (object?)v.Url ?? DBNull.Value;
+                p[9].Value = (object?)v.Path ?? DBNull.Value;
+                p[10].Value = v.DeviceClass;
+                p[11].Value = (object?)v.UserId ?? DBNull.Value;
+                p[12].Value = (object?)v.AnonymousId ?? DBNull.Value;
+                p[13].Value = dialect.Value(v.Timestamp);
+                await command.ExecuteNonQueryAsync(ct);
+            }
+        }
     }
 
     private async Task CountAsync(SqliteTransaction transaction, Summary summary, CancellationToken ct)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Upswing.Common;
 using Upswing.Flags;
 
 namespace Upswing.Experiments;

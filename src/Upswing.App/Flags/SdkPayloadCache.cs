@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Upswing.Access;
+using Upswing.Common;
 
 namespace Upswing.Flags;
 

@@ -305,6 +305,49 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("event_daily_counts", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Events.EventDefinition", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Properties")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("properties");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("event_definitions", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Events.EventIdentity", b =>
                 {
                     b.Property<Guid>("WorkspaceId")
@@ -351,6 +394,31 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.HasKey("WorkspaceId", "MessageId");
 
                     b.ToTable("event_message_ids", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Events.EventSettings", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<bool>("AllowUnplannedEvents")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("allow_unplanned_events");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("Validation")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("validation");
+
+                    b.HasKey("WorkspaceId");
+
+                    b.ToTable("event_settings", (string)null);
                 });
 
             modelBuilder.Entity("Upswing.Events.EventUser", b =>
@@ -529,6 +597,87 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.HasIndex("WorkspaceId", "UserId", "Timestamp");
 
                     b.ToTable("events", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Events.WebVital", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("AnonymousId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("anonymous_id");
+
+                    b.Property<string>("DeviceClass")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("device_class");
+
+                    b.Property<Guid?>("EnvironmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("environment_id");
+
+                    b.Property<string>("MetricId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("metric_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("NavigationType")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("navigation_type");
+
+                    b.Property<string>("Path")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("path");
+
+                    b.Property<string>("Rating")
+                        .HasMaxLength(24)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("rating");
+
+                    b.Property<long>("Timestamp")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("timestamp");
+
+                    b.Property<string>("Url")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("url");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.Property<double>("Value")
+                        .HasColumnType("REAL")
+                        .HasColumnName("value");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "MetricId")
+                        .IsUnique();
+
+                    b.HasIndex("WorkspaceId", "Name", "Timestamp");
+
+                    b.ToTable("web_vitals", (string)null);
                 });
 
             modelBuilder.Entity("Upswing.Experiments.Experiment", b =>
@@ -1002,6 +1151,24 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Upswing.Events.EventDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Events.EventSettings", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Upswing.Experiments.Experiment", b =>

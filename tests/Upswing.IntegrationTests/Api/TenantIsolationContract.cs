@@ -22,7 +22,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     private sealed record Resources(TestWorkspace A, TestWorkspace B, string BKeyId, string BMemberId, string BAuditId, string BFeatureKey, string BFeatureId, string BGroupId, string BExperimentKey, string BExperimentId, string BHoldoutKey, string BHoldoutId, HttpClient Intruder, HttpClient Owner)
     {
         /// <summary>B's ingested event (its user, name and id) and its quarantined one.</summary>
-        public (string UserId, string Name, string Id, string QuarantineId) BEvents { get; init; }
+        public (string UserId, string Name, string Id, string QuarantineId, string DefinitionId) BEvents { get; init; }
     }
 
     private static readonly Probe[] Probes =
@@ -147,6 +147,30 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             Assert.DoesNotContain(r.BEvents.Name, await response.Content.ReadAsStringAsync())),
         new("GET", "/api/v1/events/quarantine", _ => "/api/v1/events/quarantine", null, ListExcludesOrEmpty(r => r.BEvents.QuarantineId)),
         new("GET", "/api/v1/users/{id}", r => $"/api/v1/users/{r.BEvents.UserId}", null, NotFound),
+        new("GET", "/api/v1/events/settings", _ => "/api/v1/events/settings", null, async (response, r) =>
+            Assert.Equal("off", (await response.ReadOkAsync()).Str("validation"))),
+        new("PUT", "/api/v1/events/settings", _ => "/api/v1/events/settings", new { validation = "off" }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("reject", (await (await r.Owner.GetAsync("/api/v1/events/settings")).ReadOkAsync()).Str("validation"));
+        }),
+        new("GET", "/api/v1/event-definitions/", _ => "/api/v1/event-definitions", null, ListExcludesOrEmpty(r => r.BEvents.DefinitionId)),
+        new("GET", "/api/v1/event-definitions/{id:guid}", r => $"/api/v1/event-definitions/{r.BEvents.DefinitionId}", null, NotFound),
+        new("POST", "/api/v1/event-definitions/", _ => "/api/v1/event-definitions", new { name = "Intruder Event" }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("Intruder Event", await r.Owner.GetStringAsync("/api/v1/event-definitions"));
+        }),
+        new("PATCH", "/api/v1/event-definitions/{id:guid}", r => $"/api/v1/event-definitions/{r.BEvents.DefinitionId}", new { description = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.DoesNotContain("hijacked", await r.Owner.GetStringAsync($"/api/v1/event-definitions/{r.BEvents.DefinitionId}"));
+        }),
+        new("DELETE", "/api/v1/event-definitions/{id:guid}", r => $"/api/v1/event-definitions/{r.BEvents.DefinitionId}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/event-definitions/{r.BEvents.DefinitionId}")).StatusCode);
+        }),
     ];
 
     public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
@@ -196,11 +220,13 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         await (await writer.PostAsJsonAsync("/v1/batch", new { batch = new object[] { new { type = "track", userId, @event = eventName }, new { type = "track", userId } } })).ReadOkAsync();
         var stored = await (await owner.GetAsync($"/api/v1/events?userId={userId}")).ReadOkAsync();
         var quarantined = await (await owner.GetAsync("/api/v1/events/quarantine")).ReadOkAsync();
+        var definition = await (await owner.PostAsJsonAsync("/api/v1/event-definitions", new { name = eventName })).ReadOkAsync();
+        await (await owner.PutAsJsonAsync("/api/v1/events/settings", new { validation = "reject", allowUnplannedEvents = true })).ReadOkAsync();
         return new Resources(
             a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
             experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner)
         {
-            BEvents = (userId, eventName, stored[0]!.Str("id"), quarantined[0]!.Str("id")),
+            BEvents = (userId, eventName, stored[0]!.Str("id"), quarantined[0]!.Str("id"), definition.Str("id")),
         };
     }
 

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 
-namespace Upswing.Flags;
+namespace Upswing.Common;
 
 /// <summary>
 /// Values built from one workspace's flag data, kept until that workspace changes. Every flag write drops the
-/// workspace's entries on every node (<see cref="FlagChangeFeed"/>); the time to live bounds staleness should a
+/// workspace's entries on every node (<see cref="Flags.FlagChangeFeed"/>); the time to live bounds staleness should a
 /// notification be lost. A per-workspace generation keeps a build that raced a write from storing a stale value,
 /// and one build per entry runs at a time: when an entry expires under load, the requests in flight join it
 /// instead of each running its own.

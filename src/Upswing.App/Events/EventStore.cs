@@ -9,7 +9,7 @@ namespace Upswing.Events;
 /// Commits a group of requests in one transaction: their events (each once per message id), quarantined events,
 /// daily counts, users and identity links. One implementation per provider; this base holds what they share.
 /// </summary>
-internal abstract class EventStore(AssignmentHistory assignments) : IAsyncDisposable
+internal abstract class EventStore(AssignmentHistory assignments, ExposureRecorder exposures) : IAsyncDisposable
 {
     public abstract Task WriteAsync(IReadOnlyList<PendingWrite> group, CancellationToken ct);
 
@@ -51,6 +51,15 @@ internal abstract class EventStore(AssignmentHistory assignments) : IAsyncDispos
         }
     }
 
+    /// <summary>Records the exposures that stored "Experiment Viewed" events report (an SDK's tracking callback).</summary>
+    protected async Task RecordExposuresAsync(DbConnection connection, DbTransaction transaction, Summary summary, CancellationToken ct)
+    {
+        foreach (var (workspace, reported) in summary.Exposures)
+        {
+            await exposures.RecordAsync(connection, transaction, workspace, reported, ct);
+        }
+    }
+
     private static string? ExperimentsAt(IncomingEvent e, ILookup<string, UnitAssignment> byUnit)
     {
         SortedDictionary<string, string>? variations = null;
@@ -83,8 +92,20 @@ internal abstract class EventStore(AssignmentHistory assignments) : IAsyncDispos
 
         public Dictionary<(Guid Workspace, string AnonymousId), (string UserId, DateTimeOffset At)> Links { get; } = [];
 
+        public Dictionary<Guid, List<SdkExposure>> Exposures { get; } = [];
+
         public void Add(Guid workspace, IncomingEvent e)
         {
+            if (e is { Type: EventTypes.Track, Name: ExposureRecorder.ExperimentViewed } && Exposure(e) is { } exposure)
+            {
+                if (!Exposures.TryGetValue(workspace, out var list))
+                {
+                    Exposures[workspace] = list = [];
+                }
+
+                list.Add(exposure);
+            }
+
             var key = (workspace, DateOnly.FromDateTime(e.Timestamp.UtcDateTime), e.Type, e.Name ?? "");
             Counts[key] = Counts.GetValueOrDefault(key) + 1;
             if (e.UserId is { } userId)
@@ -107,6 +128,38 @@ internal abstract class EventStore(AssignmentHistory assignments) : IAsyncDispos
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The exposure an "Experiment Viewed" event reports, in the spellings SDKs and Segment integrations use
+    /// (experimentId / experiment_id, variationId / variation_id, variationIndex, hashValue).
+    /// </summary>
+    private static SdkExposure? Exposure(IncomingEvent e)
+    {
+        if (e.Properties is null)
+        {
+            return null;
+        }
+
+        var properties = JsonNode.Parse(e.Properties) as JsonObject;
+        var experiment = Text(properties, "experimentId") ?? Text(properties, "experiment_id");
+        if (experiment is null)
+        {
+            return null;
+        }
+
+        var index = (properties!["variationIndex"] ?? properties["variation_index"]) is JsonValue value && value.TryGetValue<int>(out var i) ? i : (int?)null;
+        return new SdkExposure(experiment, Text(properties, "variationId") ?? Text(properties, "variation_id"), index, e.UserId, e.AnonymousId,
+            Text(properties, "hashValue") ?? Text(properties, "hash_value"), e.Timestamp);
+
+        static string? Text(JsonObject? o, string name) => o?[name] is JsonValue v
+            ? v.GetValueKind() switch
+            {
+                JsonValueKind.String => v.GetValue<string>(),
+                JsonValueKind.Number => v.ToJsonString(),
+                _ => null,
+            }
+            : null;
     }
 
     /// <summary>A user seen in a group: first and last event time, and the traits its identify calls set (later ones win per key).</summary>

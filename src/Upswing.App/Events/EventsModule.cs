@@ -21,8 +21,8 @@ public static class EventsModule
         services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<EventStore>(sp => sp.GetRequiredService<SqlDialect>().Provider == DatabaseProvider.Postgres
-            ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<TimeProvider>())
-            : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<TimeProvider>()));
+            ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>())
+            : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<EventWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddSingleton<Ingestion>();

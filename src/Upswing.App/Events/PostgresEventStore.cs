@@ -13,7 +13,7 @@ namespace Upswing.Events;
 /// event_message_ids table, since a unique index on a partitioned table would have to include the day). The
 /// connection is held by the single writer loop so its staging table lives as long as it does.
 /// </summary>
-internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, AssignmentHistory assignments, TimeProvider time) : EventStore(assignments)
+internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, AssignmentHistory assignments, ExposureRecorder exposures, TimeProvider time) : EventStore(assignments, exposures)
 {
     private const string Columns =
         "id, workspace_id, environment_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id, " +
@@ -80,6 +80,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
             await CountAsync(db, transaction, summary, ct);
             await UsersAsync(db, transaction, summary, ct);
             await LinksAsync(db, transaction, summary, ct);
+            await RecordExposuresAsync(db, transaction, summary, ct);
             await transaction.CommitAsync(ct);
         }
         catch

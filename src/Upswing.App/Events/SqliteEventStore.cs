@@ -11,7 +11,7 @@ namespace Upswing.Events;
 /// every row, one transaction per group, committed with synchronous=FULL so an acknowledged event survives a power
 /// loss, not only a crash (one fsync per group, so the cost is shared by every request in it).
 /// </summary>
-internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory assignments, TimeProvider time) : EventStore(assignments)
+internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory assignments, ExposureRecorder exposures, TimeProvider time) : EventStore(assignments, exposures)
 {
     private static readonly string[] EventColumns =
     [
@@ -56,6 +56,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
             await CountAsync(transaction, summary, ct);
             await UsersAsync(transaction, summary, ct);
             await LinksAsync(transaction, summary, ct);
+            await RecordExposuresAsync(db, transaction, summary, ct);
             await transaction.CommitAsync(ct);
         }
         catch

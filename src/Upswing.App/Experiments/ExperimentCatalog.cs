@@ -62,6 +62,8 @@ public sealed class ExperimentCatalog
     /// </summary>
     internal bool KnownUnassigned(Guid experiment, string unit) => unassigned.ContainsKey((experiment, unit));
 
+    internal void ForgetUnassigned(Guid experiment, string unit) => unassigned.TryRemove((experiment, unit), out _);
+
     internal void RememberUnassigned(Guid experiment, string unit)
     {
         if (unassigned.Count >= UnassignedCapacity)

@@ -24,6 +24,7 @@ public static class ExperimentsModule
         builder.Services.AddSingleton<ExperimentCatalogCache>();
         builder.Services.AddSingleton<AssignmentMemo>();
         builder.Services.AddSingleton<AssignmentHistory>();
+        builder.Services.AddSingleton<ExposureRecorder>();
         return builder;
     }
 

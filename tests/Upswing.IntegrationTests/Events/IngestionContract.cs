@@ -210,6 +210,44 @@ public abstract class IngestionContract(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task ExperimentViewedEvents_FromSdks_AreStoredExposures_ThatAssignmentThenKeeps()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        using var writer = BasicClient(ws.ClientKey);
+        var key = Infrastructure.Unique("paywall");
+        await (await api.PostAsJsonAsync("/api/v1/experiments", new { key, name = "Paywall", variations = new object[] { new { key = "control" }, new { key = "soft" }, new { key = "hard" } } })).ReadOkAsync();
+        await (await api.PostAsync($"/api/v1/experiments/{key}/start", null)).ReadOkAsync();
+        var (jsUser, dotnetUser, snakeUser) = (Infrastructure.Unique("js"), Infrastructure.Unique("net"), Infrastructure.Unique("seg"));
+
+        await (await writer.PostAsJsonAsync("/v1/batch", new
+        {
+            batch = new object[]
+            {
+                // The GrowthBook JS SDK's tracking callback: variationId is the variation's index as text when variations have no keys.
+                new { type = "track", userId = jsUser, @event = "Experiment Viewed", properties = new { experimentId = key, variationId = "2" } },
+                // Upswing's .NET SDK: the variation key and its index.
+                new { type = "track", userId = dotnetUser, @event = "Experiment Viewed", properties = new { experimentId = key, variationId = "soft", variationIndex = 1 } },
+                // Segment's snake_case spelling, reported twice: the first exposure stays.
+                new { type = "track", userId = snakeUser, @event = "Experiment Viewed", properties = new { experiment_id = key, variation_id = "control" } },
+                new { type = "track", userId = snakeUser, @event = "Experiment Viewed", properties = new { experiment_id = key, variation_id = "hard" } },
+                new { type = "track", userId = snakeUser, @event = "Experiment Viewed", properties = new { experiment_id = "no-such-experiment", variation_id = "a" } },
+            },
+        })).ReadOkAsync();
+
+        using var assigner = Server.NewClient(ws.ClientKey);
+        foreach (var (user, variation) in new[] { (jsUser, "hard"), (dotnetUser, "soft"), (snakeUser, "control") })
+        {
+            var answer = (await (await assigner.PostAsJsonAsync("/v1/assignment", new { userId = user, experiments = new[] { key } })).ReadOkAsync())["assignments"]![0]!;
+            Assert.Equal(variation, answer.Str("variationKey"));
+            Assert.True(answer["sticky"]!.GetValue<bool>());
+        }
+
+        var counts = await (await api.GetAsync($"/api/v1/experiments/{key}/assignments")).ReadOkAsync();
+        Assert.Equal(3, counts["total"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task InvalidEvents_AreQuarantinedWithReasons_ValidOnesStored()
     {
         var ws = await Server.CreateWorkspaceAsync();

@@ -29,6 +29,8 @@ public sealed class DashboardPagesTests(ChromiumFixture fixture)
     [InlineData("/w/demo/saved-groups")]
     [InlineData("/w/demo/experiments")]
     [InlineData("/w/demo/experiments/discount-test")]
+    [InlineData("/w/demo/events")]
+    [InlineData("/w/demo/users/nobody")]
     public async Task Pages_HaveLabelledInputsAndLandmarks(string path)
     {
         await using var session = await BrowserSession.OpenAsync(fixture);

@@ -13,13 +13,18 @@ public sealed class IngestionMetrics
     private readonly Counter<long> refused;
     private readonly Histogram<double> commitSeconds;
     private readonly ConcurrentDictionary<string, long> refusedByReason = new(StringComparer.Ordinal);
+    private readonly TimeProvider time;
+    private readonly EventRate rate = new();
+    private Func<long>? queuedRows;
     private long stored;
     private long duplicates;
     private long quarantined;
     private long commits;
 
-    public IngestionMetrics(IMeterFactory meters)
+    public IngestionMetrics(IMeterFactory meters, TimeProvider? time = null)
     {
+        this.time = time ?? TimeProvider.System;
+        StartedAt = this.time.GetUtcNow();
         var meter = meters.Create("Upswing");
         written = meter.CreateCounter<long>("upswing.events.written", "{event}", "Events committed, by outcome: stored, duplicate (already stored) or quarantined.");
         refused = meter.CreateCounter<long>("upswing.events.refused", "{request}", "Ingestion requests answered with an error, by reason.");
@@ -27,8 +32,20 @@ public sealed class IngestionMetrics
     }
 
     /// <summary>Publishes the queue depth; called once by the writer.</summary>
-    internal void ObserveQueue(IMeterFactory meters, Func<long> queuedRows) =>
+    internal void ObserveQueue(IMeterFactory meters, Func<long> queuedRows)
+    {
+        this.queuedRows = queuedRows;
         meters.Create("Upswing").CreateObservableGauge("upswing.events.queue.rows", queuedRows, "{row}", "Rows waiting for a commit.");
+    }
+
+    /// <summary>When this node started counting: every total here is since then.</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Rows waiting in this node's writer queue for a commit (0 before the writer starts).</summary>
+    public long QueuedRows => queuedRows?.Invoke() ?? 0;
+
+    /// <summary>Events committed per second (stored, duplicate or quarantined), averaged over the last minute.</summary>
+    public double EventsPerSecond => rate.PerSecond(time.GetUtcNow());
 
     public long Stored => Interlocked.Read(ref stored);
 
@@ -54,6 +71,7 @@ public sealed class IngestionMetrics
         Interlocked.Add(ref duplicates, sent - newRows);
         Interlocked.Add(ref quarantined, held);
         Interlocked.Increment(ref commits);
+        rate.Add(time.GetUtcNow(), sent + held);
         written.Add(newRows, new KeyValuePair<string, object?>("outcome", "stored"));
         written.Add(sent - newRows, new KeyValuePair<string, object?>("outcome", "duplicate"));
         written.Add(held, new KeyValuePair<string, object?>("outcome", "quarantined"));

@@ -13,6 +13,7 @@ internal static class WorkspaceSections
         ("features", "Features"),
         ("saved-groups", "Saved groups"),
         ("experiments", "Experiments"),
+        ("events", "Events"),
         ("keys", "API keys"),
         ("members", "Members"),
         ("audit", "Audit log"),

@@ -8,14 +8,19 @@
       if (el.dataset.rendered) return;
       var spec = JSON.parse(el.dataset.chart);
       var chart = window.echarts.init(el, null, { renderer: "svg" });
+      // Several series get a legend (click a name to hide it); "stack" piles them up per label.
+      var legend = spec.series.length > 1;
       chart.setOption({
         animation: false,
-        grid: { left: 40, right: 16, top: 16, bottom: 28 },
+        grid: { left: 40, right: 16, top: legend ? 40 : 16, bottom: 28 },
+        legend: legend ? { type: "scroll", top: 0 } : undefined,
         tooltip: { trigger: "axis" },
         xAxis: { type: "category", data: spec.labels },
         yAxis: { type: "value", minInterval: 1 },
-        color: ["#3557c5", "#1d8a5a", "#b4541c"],
-        series: spec.series.map(function (s) { return { name: s.name, type: spec.type || "bar", data: s.data }; })
+        color: ["#3557c5", "#1d8a5a", "#b4541c", "#7a3fb0", "#0f7f8c", "#b8325e", "#6b6f12", "#66707d"],
+        series: spec.series.map(function (s) {
+          return { name: s.name, type: spec.type || "bar", stack: spec.stack ? "all" : undefined, data: s.data };
+        })
       });
       el.dataset.rendered = "1";
       window.addEventListener("resize", function () { chart.resize(); });
@@ -72,6 +77,23 @@
     event.preventDefault();
     if (window.confirm(question)) event.detail.issueRequest(true);
   });
+
+  // Live lists ([data-live], polled by htmx): a poll would close the row someone opened to read, so it waits
+  // while one is open or the tab is hidden. A failed poll says so; the next one that succeeds replaces the note.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var el = event.detail.elt;
+    if (!el.hasAttribute || !el.hasAttribute("data-live")) return;
+    if (document.hidden || el.querySelector("details[open]")) event.preventDefault();
+  });
+  function liveFailed(event) {
+    var el = event.detail.elt;
+    if (!el.hasAttribute || !el.hasAttribute("data-live")) return;
+    var status = el.querySelector("[data-live-status]");
+    if (status) status.textContent = "Could not reach the server; retrying every few seconds.";
+    el.classList.add("live-error");
+  }
+  document.addEventListener("htmx:responseError", liveFailed);
+  document.addEventListener("htmx:sendError", liveFailed);
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:load", function (event) { enhance(event.target); });

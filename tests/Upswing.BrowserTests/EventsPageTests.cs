@@ -237,6 +237,8 @@ public sealed class EventsPageTests(ChromiumFixture fixture)
         await page.GotoAsync($"/w/{other.Workspace.Slug}/events?env=production&live=off");
         await Expect(page.Locator("tr[data-event='m-viewer']")).ToBeVisibleAsync();
         await Expect(page.Locator("main form[method='post']")).ToHaveCountAsync(0);
+        // Server-wide totals (every workspace's) are for the instance's administrators only.
+        await Expect(page.GetByTestId("health-stored")).ToHaveCountAsync(0);
         await page.GotoAsync($"/w/{other.Workspace.Slug}/users/{user}?env=production");
         await Expect(page.GetByTestId("user-id")).ToHaveTextAsync(user);
 

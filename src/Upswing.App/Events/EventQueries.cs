@@ -136,9 +136,11 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
         }
 
         var userId = user?.UserId;
-        var events = await db.Set<StoredEvent>().AsNoTracking()
-            .Where(e => e.WorkspaceId == workspaceId && ((userId != null && e.UserId == userId) || (e.AnonymousId != null && anonymousIds.Contains(e.AnonymousId))))
-            .OrderByDescending(e => e.Timestamp).Take(Math.Clamp(recentEvents, 1, MaxLimit)).ToListAsync(ct);
+        var personsEvents = db.Set<StoredEvent>().AsNoTracking()
+            .Where(e => e.WorkspaceId == workspaceId && ((userId != null && e.UserId == userId) || (e.AnonymousId != null && anonymousIds.Contains(e.AnonymousId))));
+        var events = await personsEvents.OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Id).Take(Math.Clamp(recentEvents, 1, MaxLimit)).ToListAsync(ct);
+        // First and last seen over everything the person did, the anonymous visits before sign-up included.
+        var seen = await personsEvents.GroupBy(_ => 1).Select(g => new { First = g.Min(e => e.Timestamp), Last = g.Max(e => e.Timestamp) }).FirstOrDefaultAsync(ct);
 
         var units = new List<string>(anonymousIds);
         if (userId is not null)
@@ -158,7 +160,7 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
             await db.Database.CloseConnectionAsync();
         }
 
-        return new UserProfile(userId, anonymousIds, Json(user?.Traits ?? "{}")!.Value, user?.FirstSeenAt, user?.LastSeenAt,
+        return new UserProfile(userId, anonymousIds, Json(user?.Traits ?? "{}")!.Value, seen?.First ?? user?.FirstSeenAt, seen?.Last ?? user?.LastSeenAt,
             [.. assigned.OrderBy(a => a.FirstExposedAt)], [.. events.Select(ToDto)]);
     }
 

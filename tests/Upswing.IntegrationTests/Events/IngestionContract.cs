@@ -171,7 +171,11 @@ public abstract class IngestionContract(ServerFixture fixture)
             Assert.Equal("pro", profile["traits"]!.Str("plan"));
             Assert.Equal("FR", profile["traits"]!["address"]!.Str("country"));
             Assert.Null(profile["traits"]!["address"]!["city"]);
-            Assert.Equal(4, profile["events"]!.AsArray().Count);
+            var events = profile["events"]!.AsArray();
+            Assert.Equal(4, events.Count);
+            // First seen is the anonymous visit before sign-up, last seen the newest event.
+            Assert.Equal(events.Single(e => e!["name"]?.GetValue<string>() == "Landing Viewed")!["timestamp"]!.GetValue<DateTimeOffset>(), profile["firstSeenAt"]!.GetValue<DateTimeOffset>());
+            Assert.Equal(events[0]!["timestamp"]!.GetValue<DateTimeOffset>(), profile["lastSeenAt"]!.GetValue<DateTimeOffset>());
         }
 
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/v1/users/{Infrastructure.Unique("nobody")}")).StatusCode);

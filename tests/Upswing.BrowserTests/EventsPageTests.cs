@@ -255,6 +255,44 @@ public sealed class EventsPageTests(ChromiumFixture fixture)
         await session.AssertNoProblemsAsync();
     }
 
+    [Fact]
+    public async Task TrackingPlan_PlansAnArrivingEvent_TurnsValidationOn_AndABadEventLandsInQuarantine()
+    {
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        await SendAsync(ws, new { type = "track", userId = "u1", @event = "Order Completed", messageId = "m-1", properties = new { total = 10 } });
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.GotoAsync($"/w/{ws.Workspace.Slug}/events/plan?env=production");
+        await Expect(page.GetByTestId("plan-empty")).ToBeVisibleAsync();
+
+        // The event already arriving is offered; adding it prefills the editor.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Plan Order Completed" }).ClickAsync();
+        await Expect(page.Locator("#def-name")).ToHaveValueAsync("Order Completed");
+        await page.Locator("#def-properties").FillAsync("""[{"name": "total", "type": "number", "required": true, "minimum": 0}, {"name": "currency", "enum": ["EUR", "USD"]}]""");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add to plan" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Added Order Completed to the plan.");
+        await Expect(page.Locator("tr[data-definition='Order Completed']")).ToContainTextAsync("number, required, 0 to ∞");
+        await Expect(page.Locator("tr[data-unplanned]")).ToHaveCountAsync(0);
+
+        // A broken rule is shown next to the rules, and nothing is saved.
+        await page.Locator("#def-name").FillAsync("Refunded");
+        await page.Locator("#def-properties").FillAsync("""[{"name": "amount", "type": "money"}]""");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add to plan" }).ClickAsync();
+        await Expect(page.Locator("#def-properties-error")).ToContainTextAsync("The type is one of string, number");
+        await Expect(page.Locator("tr[data-definition='Refunded']")).ToHaveCountAsync(0);
+
+        await page.Locator("#plan-validation").SelectOptionAsync("quarantine");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save validation" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Saved how events are validated.");
+        await session.ScreenshotAsync("events-plan.png");
+
+        await SendAsync(ws, new { type = "track", userId = "u1", @event = "Order Completed", messageId = "m-bad", properties = new { total = -5, currency = "GBP" } });
+        await page.GotoAsync($"/w/{ws.Workspace.Slug}/events/quarantine?env=production");
+        var held = page.Locator("tr[data-quarantined='m-bad']");
+        await Expect(held).ToContainTextAsync("property 'total' must be between 0 and ∞.");
+        await Expect(held).ToContainTextAsync("property 'currency' must be one of \"EUR\", \"USD\".");
+    }
+
     private async Task SendAsync(TestWorkspace ws, params object[] batch)
     {
         using var writer = Writer(ws.ClientKey);

@@ -182,12 +182,13 @@ public abstract class SegmentNodeClientContract(ServerFixture fixture)
     private static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
 
+    /// <summary>What the relay does to a first attempt; first attempts take these in turn.</summary>
     private enum Fault
     {
-        None,
-        StoredThen503,
-        StoredThenDropped,
-        NotStored503,
+        None = 0,
+        StoredThen503 = 1,
+        StoredThenDropped = 2,
+        NotStored503 = 3,
     }
 
     private sealed record Attempt(bool Retry, Fault Fault, string[] MessageIds);
@@ -240,7 +241,7 @@ public abstract class SegmentNodeClientContract(ServerFixture fixture)
             var body = buffer.ToArray();
             var messageIds = JsonNode.Parse(body)!["batch"]!.AsArray().Select(m => m!.Str("messageId")).ToArray();
             var retry = context.Request.Headers.ContainsKey("X-Retry-Count");
-            var fault = retry ? Fault.None : (Fault)((Interlocked.Increment(ref firstAttempts) % 4) switch { 1 => 1, 2 => 2, 3 => 3, _ => 0 });
+            var fault = retry ? Fault.None : (Fault)(Interlocked.Increment(ref firstAttempts) % 4);
             Attempts.Enqueue(new Attempt(retry, fault, messageIds));
 
             if (fault == Fault.NotStored503)

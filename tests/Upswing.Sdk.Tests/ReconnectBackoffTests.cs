@@ -42,7 +42,8 @@ public sealed class ReconnectBackoffTests
 
         async Task<TimeSpan> NextDelayAsync(int requests)
         {
-            await TestData.WaitUntilAsync(() => Volatile.Read(ref streamRequests) == requests && time.PendingDelays.Count == 1, $"stream request {requests} and its backoff");
+            // Only a reconnect wait counts: while a healthy stream is still open, the pending delay is its idle timeout (90 s).
+            await TestData.WaitUntilAsync(() => Volatile.Read(ref streamRequests) == requests && time.PendingDelays is [{ TotalSeconds: <= 8 }], $"stream request {requests} and its backoff");
             return time.PendingDelays[0];
         }
 

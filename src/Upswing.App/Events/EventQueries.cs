@@ -114,16 +114,23 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
     /// <summary>The person behind a user id or an anonymous id, or null when no event ever named it.</summary>
     public async Task<UserProfile?> UserAsync(Guid workspaceId, string id, int recentEvents, CancellationToken ct)
     {
-        var user = await db.Set<EventUser>().AsNoTracking().FirstOrDefaultAsync(u => u.WorkspaceId == workspaceId && u.UserId == id, ct);
-        if (user is null && await db.Set<EventIdentity>().AsNoTracking().FirstOrDefaultAsync(i => i.WorkspaceId == workspaceId && i.AnonymousId == id, ct) is { } link)
+        // A user id is known by its identify calls (event_users) or by any event that carried it; an anonymous id by
+        // its link to a user, or by its own events.
+        string? userId = null;
+        if (await db.Set<EventUser>().AsNoTracking().AnyAsync(u => u.WorkspaceId == workspaceId && u.UserId == id, ct)
+            || await db.Set<StoredEvent>().AsNoTracking().AnyAsync(e => e.WorkspaceId == workspaceId && e.UserId == id, ct))
         {
-            user = await db.Set<EventUser>().AsNoTracking().FirstOrDefaultAsync(u => u.WorkspaceId == workspaceId && u.UserId == link.UserId, ct);
+            userId = id;
+        }
+        else if (await db.Set<EventIdentity>().AsNoTracking().FirstOrDefaultAsync(i => i.WorkspaceId == workspaceId && i.AnonymousId == id, ct) is { } link)
+        {
+            userId = link.UserId;
         }
 
         List<string> anonymousIds;
-        if (user is not null)
+        if (userId is not null)
         {
-            anonymousIds = await db.Set<EventIdentity>().AsNoTracking().Where(i => i.WorkspaceId == workspaceId && i.UserId == user.UserId)
+            anonymousIds = await db.Set<EventIdentity>().AsNoTracking().Where(i => i.WorkspaceId == workspaceId && i.UserId == userId)
                 .OrderBy(i => i.LinkedAt).Select(i => i.AnonymousId).ToListAsync(ct);
         }
         else if (await db.Set<StoredEvent>().AsNoTracking().AnyAsync(e => e.WorkspaceId == workspaceId && e.AnonymousId == id, ct))
@@ -135,7 +142,7 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
             return null;
         }
 
-        var userId = user?.UserId;
+        var user = userId is null ? null : await db.Set<EventUser>().AsNoTracking().FirstOrDefaultAsync(u => u.WorkspaceId == workspaceId && u.UserId == userId, ct);
         var personsEvents = db.Set<StoredEvent>().AsNoTracking()
             .Where(e => e.WorkspaceId == workspaceId && ((userId != null && e.UserId == userId) || (e.AnonymousId != null && anonymousIds.Contains(e.AnonymousId))));
         var events = await personsEvents.OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Id).Take(Math.Clamp(recentEvents, 1, MaxLimit)).ToListAsync(ct);

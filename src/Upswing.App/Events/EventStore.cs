@@ -13,6 +13,8 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
 {
     public abstract Task WriteAsync(IReadOnlyList<PendingWrite> group, CancellationToken ct);
 
+    protected LinkMemo KnownLinks { get; } = new();
+
     public abstract ValueTask DisposeAsync();
 
     /// <summary>
@@ -37,7 +39,7 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
                 }
             }
 
-            var found = await assignments.ForUnitsAsync(connection, transaction, workspace.Key, units, ct);
+            var found = await assignments.RecallAsync(connection, transaction, workspace.Key, units, ct);
             if (found.Count == 0)
             {
                 continue;
@@ -84,7 +86,7 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
     }
 
     /// <summary>What the stored (new) events of a group add to the daily counts, users and identity links.</summary>
-    protected sealed class Summary
+    protected sealed class Summary(LinkMemo links)
     {
         public Dictionary<(Guid Workspace, DateOnly Day, string Type, string Name), long> Counts { get; } = [];
 
@@ -110,19 +112,23 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
             Counts[key] = Counts.GetValueOrDefault(key) + 1;
             if (e.UserId is { } userId)
             {
-                if (!Users.TryGetValue((workspace, userId), out var user))
+                // Only identify calls write the user's row (its traits): a per-event upsert would double the writes.
+                if (e.Type == EventTypes.Identify)
                 {
-                    Users[(workspace, userId)] = user = new UserSighting(e.Timestamp);
-                }
+                    if (!Users.TryGetValue((workspace, userId), out var user))
+                    {
+                        Users[(workspace, userId)] = user = new UserSighting(e.Timestamp);
+                    }
 
-                user.Seen(e.Timestamp);
-                if (e.Type == EventTypes.Identify && e.Traits is not null)
-                {
-                    user.Merge(e.Traits);
+                    user.Seen(e.Timestamp);
+                    if (e.Traits is not null)
+                    {
+                        user.Merge(e.Traits);
+                    }
                 }
 
                 var anonymous = e.Type == EventTypes.Alias ? e.PreviousId : e.AnonymousId;
-                if (anonymous is not null && anonymous != userId)
+                if (anonymous is not null && anonymous != userId && !links.IsKnown(workspace, anonymous))
                 {
                     Links.TryAdd((workspace, anonymous), (userId, e.Timestamp));
                 }
@@ -160,6 +166,33 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
                 _ => null,
             }
             : null;
+    }
+
+    /// <summary>
+    /// Anonymous ids this node has linked (or found linked) already. Browsers send both ids on every event after
+    /// sign-up; without this each of those events would cost an insert that changes nothing. Bounded: forgetting only
+    /// costs that insert again.
+    /// </summary>
+    protected internal sealed class LinkMemo
+    {
+        private const int Capacity = 200_000;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid, string), bool> known = new();
+
+        public bool IsKnown(Guid workspace, string anonymousId) => known.ContainsKey((workspace, anonymousId));
+
+        /// <summary>Call after the transaction that wrote the links committed.</summary>
+        public void Remember(IEnumerable<(Guid Workspace, string AnonymousId)> linked)
+        {
+            if (known.Count >= Capacity)
+            {
+                known.Clear();
+            }
+
+            foreach (var key in linked)
+            {
+                known.TryAdd(key, true);
+            }
+        }
     }
 
     /// <summary>A user seen in a group: first and last event time, and the traits its identify calls set (later ones win per key).</summary>

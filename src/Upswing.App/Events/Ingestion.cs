@@ -151,7 +151,8 @@ internal sealed class Ingestion(EventWriter writer, TrackingPlans plans, Ingesti
         if (refusal != WriteRefusal.None)
         {
             metrics.Refused(refusal == WriteRefusal.QueueFull ? "queue_full" : "stopping");
-            await UnavailableAsync(http, refusal == WriteRefusal.QueueFull
+            // A full queue is 429: Segment's libraries wait for Retry-After only on 429 (a 503 they retry at once).
+            await RetryLaterAsync(http, refusal == WriteRefusal.QueueFull ? 429 : 503, refusal == WriteRefusal.QueueFull
                 ? "Ingestion is behind; nothing was accepted. Retry after the given delay."
                 : "The server is shutting down; nothing was accepted. Retry shortly.");
             return false;
@@ -166,7 +167,7 @@ internal sealed class Ingestion(EventWriter writer, TrackingPlans plans, Ingesti
         {
             // The writer logged the cause; the sender keeps its data and retries.
             metrics.Refused("commit_failed");
-            await UnavailableAsync(http, "The data could not be stored; nothing was accepted. Retry after the given delay.");
+            await RetryLaterAsync(http, 503, "The data could not be stored; nothing was accepted. Retry after the given delay.");
             return false;
         }
     }
@@ -177,9 +178,9 @@ internal sealed class Ingestion(EventWriter writer, TrackingPlans plans, Ingesti
             ? parsed
             : null;
 
-    private Task UnavailableAsync(HttpContext http, string detail)
+    private Task RetryLaterAsync(HttpContext http, int status, string detail)
     {
         http.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Problem(statusCode: 503, type: Problems.Unavailable, title: Problems.TitleFor(503), detail: detail).ExecuteAsync(http);
+        return TypedResults.Problem(statusCode: status, type: Problems.TypeFor(status), title: Problems.TitleFor(status), detail: detail).ExecuteAsync(http);
     }
 }

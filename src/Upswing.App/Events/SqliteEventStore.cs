@@ -32,7 +32,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         {
             await using var transaction = (SqliteTransaction)await db.BeginTransactionAsync(ct);
             await EnrichAsync(db, transaction, group, ct);
-            var summary = new Summary();
+            var summary = new Summary(KnownLinks);
             foreach (var write in group)
             {
                 write.Stored = 0;
@@ -58,6 +58,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
             await LinksAsync(transaction, summary, ct);
             await RecordExposuresAsync(db, transaction, summary, ct);
             await transaction.CommitAsync(ct);
+            KnownLinks.Remember(summary.Links.Keys);
         }
         catch
         {

@@ -325,11 +325,17 @@ public sealed class AssignmentMemo
 
     private readonly ConcurrentDictionary<(Guid Experiment, string Unit), Stored> rows = new();
 
-    public readonly record struct Stored(int VariationIndex, double Bucket);
+    public readonly record struct Stored(int VariationIndex, double Bucket, DateTimeOffset FirstExposedAt);
 
     internal bool TryGet(Guid experiment, string unit, out Stored stored) => rows.TryGetValue((experiment, unit), out stored);
 
-    internal Stored Remember(ExperimentAssignment row)
+    internal Stored Remember(Guid experimentId, UnitAssignment row) =>
+        Remember(experimentId, row.UnitId, new Stored(row.VariationIndex, row.Bucket, row.FirstExposedAt));
+
+    internal Stored Remember(ExperimentAssignment row) =>
+        Remember(row.ExperimentId, row.UnitId, new Stored(row.VariationIndex, row.Bucket, row.FirstExposedAt));
+
+    private Stored Remember(Guid experimentId, string unitId, Stored stored)
     {
         if (rows.Count >= Capacity)
         {
@@ -337,8 +343,7 @@ public sealed class AssignmentMemo
             rows.Clear();
         }
 
-        var stored = new Stored(row.VariationIndex, row.Bucket);
-        rows[(row.ExperimentId, row.UnitId)] = stored;
+        rows[(experimentId, unitId)] = stored;
         return stored;
     }
 }

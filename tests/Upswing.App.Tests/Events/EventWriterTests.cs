@@ -110,7 +110,7 @@ public sealed class EventWriterTests : IAsyncDisposable
         new(Guid.NewGuid(), null, TimeProvider.System.GetUtcNow(), [.. Enumerable.Range(0, events).Select(i => new IncomingEvent { Type = EventTypes.Track, Name = "e", UserId = "u", MessageId = "m" + i })], []);
 
     /// <summary>A store whose first commit waits for <see cref="Release"/>; a request of <see cref="Poison"/> events fails any commit it is in.</summary>
-    private sealed class GatedStore() : EventStore(new AssignmentHistory(null!), new ExposureRecorder(null!, null!))
+    private sealed class GatedStore() : EventStore(new AssignmentHistory(null!, null!, null!), new ExposureRecorder(null!, null!))
     {
         private readonly TaskCompletionSource gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -58,7 +58,9 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
     {
         foreach (var (workspace, reported) in summary.Exposures)
         {
-            await exposures.RecordAsync(connection, transaction, workspace, reported, ct);
+            // In key order (a stable sort keeps each unit's first exposure first): concurrent writers lock rows alike.
+            await exposures.RecordAsync(connection, transaction, workspace,
+                [.. reported.OrderBy(e => e.ExperimentKey, StringComparer.Ordinal).ThenBy(e => e.HashValue ?? e.UserId ?? e.AnonymousId, StringComparer.Ordinal)], ct);
         }
     }
 

@@ -18,16 +18,18 @@ public enum WriteRefusal
 }
 
 /// <summary>
-/// Group commit: requests put their events on one bounded in-process queue and wait; one loop takes everything
+/// Group commit: requests put their events on one bounded in-process queue and wait; a loop takes everything
 /// queued (up to <see cref="EventsOptions.MaxRowsPerCommit"/>) and commits it in a single transaction, then
 /// releases the requests. A request is answered only after its events are committed, and many requests share
 /// one commit (one fsync). When the queue is full, requests are refused at once instead of growing memory;
-/// on shutdown the queue is drained before the process ends.
+/// on shutdown the queue is drained before the process ends. SQLite has one writer loop (the database takes one
+/// writer at a time); PostgreSQL several, each with its own connection, so one group is built while another commits.
 /// </summary>
-internal sealed partial class EventWriter(EventStore store, IngestionMetrics metrics, IMeterFactory meters, IOptions<EventsOptions> options, ILogger<EventWriter> logger) : IHostedService
+internal sealed partial class EventWriter(Func<EventStore> newStore, int writers, IngestionMetrics metrics, IMeterFactory meters, IOptions<EventsOptions> options, ILogger<EventWriter> logger) : IHostedService, IAsyncDisposable
 {
-    private readonly Channel<PendingWrite> queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<PendingWrite> queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = writers == 1 });
     private readonly EventsOptions settings = options.Value;
+    private readonly List<EventStore> stores = [];
     private long queuedRows;
     private volatile bool stopping;
     private Task? loop;
@@ -61,7 +63,12 @@ internal sealed partial class EventWriter(EventStore store, IngestionMetrics met
     public Task StartAsync(CancellationToken cancellationToken)
     {
         metrics.ObserveQueue(meters, () => QueuedRows);
-        loop = RunAsync();
+        for (var i = 0; i < Math.Max(1, writers); i++)
+        {
+            stores.Add(newStore());
+        }
+
+        loop = Task.WhenAll(stores.Select(RunAsync));
         return Task.CompletedTask;
     }
 
@@ -76,7 +83,16 @@ internal sealed partial class EventWriter(EventStore store, IngestionMetrics met
         }
     }
 
-    private async Task RunAsync()
+    public async ValueTask DisposeAsync()
+    {
+        queue.Writer.TryComplete();
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    private async Task RunAsync(EventStore store)
     {
         var group = new List<PendingWrite>();
         // No cancellation: the loop ends when the queue is completed and empty, so nothing queued is dropped.
@@ -90,12 +106,12 @@ internal sealed partial class EventWriter(EventStore store, IngestionMetrics met
                 rows += write.Size;
             }
 
-            await CommitAsync(group);
+            await CommitAsync(store, group);
             Interlocked.Add(ref queuedRows, -rows);
         }
     }
 
-    private async Task CommitAsync(List<PendingWrite> group)
+    private async Task CommitAsync(EventStore store, List<PendingWrite> group)
     {
         var started = Stopwatch.GetTimestamp();
         try

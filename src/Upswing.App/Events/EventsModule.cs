@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Upswing.Common;
 using Upswing.Common.Http;
@@ -20,10 +21,13 @@ public static class EventsModule
         var services = builder.Services;
         services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IngestionMetrics>();
-        services.AddSingleton<EventStore>(sp => sp.GetRequiredService<SqlDialect>().Provider == DatabaseProvider.Postgres
-            ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>())
-            : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<EventWriter>();
+        services.AddSingleton(sp =>
+        {
+            var postgres = sp.GetRequiredService<SqlDialect>().Provider == DatabaseProvider.Postgres;
+            var configured = sp.GetRequiredService<IOptions<EventsOptions>>().Value.PostgresWriters;
+            var writers = postgres ? (configured == 0 ? 2 : configured) : 1;
+            return ActivatorUtilities.CreateInstance<EventWriter>(sp, (Func<EventStore>)(() => NewStore(sp, postgres)), writers);
+        });
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddSingleton<Ingestion>();
         services.AddScoped<EventQueries>();
@@ -31,6 +35,10 @@ public static class EventsModule
         services.AddScoped<EventDefinitionService>();
         return builder;
     }
+
+    private static EventStore NewStore(IServiceProvider sp, bool postgres) => postgres
+        ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>())
+        : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>());
 
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder app)
     {

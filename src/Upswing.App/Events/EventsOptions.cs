@@ -15,6 +15,10 @@ public sealed class EventsOptions
     [Range(1, 100_000)]
     public int MaxRowsPerCommit { get; set; } = 5_000;
 
+    /// <summary>Writer loops (each with its own connection) on PostgreSQL; SQLite always has one. 0: two.</summary>
+    [Range(0, 16)]
+    public int PostgresWriters { get; set; }
+
     /// <summary>What Retry-After says when the queue is full.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 1;

@@ -8,43 +8,15 @@ using Upswing.Experiments;
 namespace Upswing.Events;
 
 /// <summary>
-/// PostgreSQL's writer. Each group is streamed with binary COPY into a session-local staging table, then moved
-/// into the day-partitioned events table by one INSERT … SELECT that skips message ids already stored (the
-/// event_message_ids table, since a unique index on a partitioned table would have to include the day). The
-/// connection is held by the single writer loop so its staging table lives as long as it does.
+/// PostgreSQL's writer. Each group first claims its message ids in event_message_ids (a unique index on the
+/// partitioned events table would have to include the day), then streams the events that won theirs with binary COPY
+/// straight into the day-partitioned events table, all in one transaction. Each writer loop holds its own connection.
 /// </summary>
 internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, AssignmentHistory assignments, ExposureRecorder exposures, TimeProvider time) : EventStore(assignments, exposures)
 {
     private const string Columns =
         "id, workspace_id, environment_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id, " +
         "timestamp, received_at, sent_at, original_timestamp, properties, context, traits, experiments";
-
-    // ON COMMIT DELETE ROWS: the staging rows vanish with each commit, and nothing else ever reads them.
-    private const string CreateStaging = $"""
-        CREATE TEMP TABLE IF NOT EXISTS incoming_events (
-            seq int NOT NULL, id uuid NOT NULL, workspace_id uuid NOT NULL, environment_id uuid, message_id text NOT NULL,
-            type text NOT NULL, name text, user_id text, anonymous_id text, group_id text, previous_id text,
-            timestamp timestamptz NOT NULL, received_at timestamptz NOT NULL, sent_at timestamptz, original_timestamp timestamptz,
-            properties jsonb, context jsonb, traits jsonb, experiments jsonb
-        ) ON COMMIT DELETE ROWS
-        """;
-
-    // A message id already stored, or repeated within the group, is skipped; within a group the first copy wins.
-    private const string MoveStaged = $"""
-        WITH fresh AS (
-            INSERT INTO event_message_ids (workspace_id, message_id, timestamp)
-            SELECT DISTINCT ON (workspace_id, message_id) workspace_id, message_id, timestamp
-            FROM incoming_events ORDER BY workspace_id, message_id, seq
-            ON CONFLICT DO NOTHING
-            RETURNING workspace_id, message_id)
-        INSERT INTO events ({Columns})
-        SELECT DISTINCT ON (i.workspace_id, i.message_id) i.id, i.workspace_id, i.environment_id, i.message_id, i.type, i.name,
-            i.user_id, i.anonymous_id, i.group_id, i.previous_id, i.timestamp, i.received_at, i.sent_at, i.original_timestamp,
-            i.properties, i.context, i.traits, i.experiments
-        FROM incoming_events i JOIN fresh f ON f.workspace_id = i.workspace_id AND f.message_id = i.message_id
-        ORDER BY i.workspace_id, i.message_id, i.seq
-        RETURNING workspace_id, message_id
-        """;
 
     private readonly HashSet<DateOnly> partitions = [];
     private NpgsqlConnection? connection;
@@ -57,22 +29,13 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
             await EnsurePartitionsAsync(db, group, ct);
             await using var transaction = await db.BeginTransactionAsync(ct);
             await EnrichAsync(db, transaction, group, ct);
-            var firstCopy = await StageAsync(db, group, ct);
             var summary = new Summary(KnownLinks);
-            foreach (var write in group)
+            var fresh = await ClaimMessageIdsAsync(db, transaction, group, ct);
+            await CopyAsync(db, fresh, ct);
+            foreach (var (write, e) in fresh)
             {
-                write.Stored = 0;
-            }
-
-            await using (var move = new NpgsqlCommand(MoveStaged, db, transaction))
-            await using (var reader = await move.ExecuteReaderAsync(ct))
-            {
-                while (await reader.ReadAsync(ct))
-                {
-                    var (write, e) = firstCopy[(reader.GetGuid(0), reader.GetString(1))];
-                    write.Stored++;
-                    summary.Add(write.WorkspaceId, e);
-                }
+                write.Stored++;
+                summary.Add(write.WorkspaceId, e);
             }
 
             await QuarantineAsync(db, transaction, group, ct);
@@ -108,8 +71,6 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         }
 
         connection = await dataSource.OpenConnectionAsync(ct);
-        await using var create = new NpgsqlCommand(CreateStaging, connection);
-        await create.ExecuteNonQueryAsync(ct);
         return connection;
     }
 
@@ -143,42 +104,85 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         }
     }
 
-    /// <summary>Streams the group's events into the staging table; returns where each (workspace, message id) first occurs.</summary>
-    private async Task<Dictionary<(Guid, string), (PendingWrite, IncomingEvent)>> StageAsync(NpgsqlConnection db, IReadOnlyList<PendingWrite> group, CancellationToken ct)
+    /// <summary>
+    /// Claims the group's message ids in event_message_ids and returns the events that won theirs, in group order: an id
+    /// stored before, or repeated within the group, is skipped (the first copy wins). A concurrent writer claiming the
+    /// same id waits for this transaction, so an event is stored once whatever the interleaving. The ids go in key
+    /// order, so that two writers lock them alike and cannot deadlock.
+    /// </summary>
+    private static async Task<List<(PendingWrite Write, IncomingEvent Event)>> ClaimMessageIdsAsync(NpgsqlConnection db, NpgsqlTransaction transaction, IReadOnlyList<PendingWrite> group, CancellationToken ct)
     {
-        var firstCopy = new Dictionary<(Guid, string), (PendingWrite, IncomingEvent)>();
-        await using var copy = await db.BeginBinaryImportAsync($"COPY incoming_events (seq, {Columns}) FROM STDIN (FORMAT BINARY)", ct);
-        var seq = 0;
+        var firstCopy = new Dictionary<(Guid, string), (PendingWrite Write, IncomingEvent Event, int Order)>();
+        var order = 0;
         foreach (var write in group)
         {
+            write.Stored = 0;
             foreach (var e in write.Events)
             {
-                firstCopy.TryAdd((write.WorkspaceId, e.MessageId), (write, e));
-                copy.StartRow();
-                copy.Write(seq++, NpgsqlDbType.Integer);
-                copy.Write(Ids.New(time), NpgsqlDbType.Uuid);
-                copy.Write(write.WorkspaceId, NpgsqlDbType.Uuid);
-                Write(copy, write.EnvironmentId, NpgsqlDbType.Uuid);
-                copy.Write(e.MessageId, NpgsqlDbType.Text);
-                copy.Write(e.Type, NpgsqlDbType.Text);
-                Write(copy, e.Name, NpgsqlDbType.Text);
-                Write(copy, e.UserId, NpgsqlDbType.Text);
-                Write(copy, e.AnonymousId, NpgsqlDbType.Text);
-                Write(copy, e.GroupId, NpgsqlDbType.Text);
-                Write(copy, e.PreviousId, NpgsqlDbType.Text);
-                copy.Write(e.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz);
-                copy.Write(write.ReceivedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz);
-                Write(copy, e.SentAt?.ToUniversalTime(), NpgsqlDbType.TimestampTz);
-                Write(copy, e.OriginalTimestamp?.ToUniversalTime(), NpgsqlDbType.TimestampTz);
-                Write(copy, e.Properties, NpgsqlDbType.Jsonb);
-                Write(copy, e.Context, NpgsqlDbType.Jsonb);
-                Write(copy, e.Traits, NpgsqlDbType.Jsonb);
-                Write(copy, e.Experiments, NpgsqlDbType.Jsonb);
+                firstCopy.TryAdd((write.WorkspaceId, e.MessageId), (write, e, order++));
             }
         }
 
+        var fresh = new List<(PendingWrite, IncomingEvent, int Order)>(firstCopy.Count);
+        if (firstCopy.Count == 0)
+        {
+            return [];
+        }
+
+        var keys = firstCopy.Keys.OrderBy(k => k.Item1).ThenBy(k => k.Item2, StringComparer.Ordinal).ToList();
+        await using var claim = new NpgsqlCommand("""
+            INSERT INTO event_message_ids (workspace_id, message_id, timestamp)
+            SELECT * FROM unnest(@workspace, @message, @timestamp)
+            ON CONFLICT DO NOTHING
+            RETURNING workspace_id, message_id
+            """, db, transaction);
+        claim.Parameters.AddWithValue("workspace", keys.Select(k => k.Item1).ToArray());
+        claim.Parameters.AddWithValue("message", keys.Select(k => k.Item2).ToArray());
+        claim.Parameters.AddWithValue("timestamp", keys.Select(k => firstCopy[k].Event.Timestamp.ToUniversalTime()).ToArray());
+        await using (var reader = await claim.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                fresh.Add(firstCopy[(reader.GetGuid(0), reader.GetString(1))]);
+            }
+        }
+
+        return [.. fresh.OrderBy(f => f.Order).Select(f => (f.Item1, f.Item2))];
+    }
+
+    /// <summary>Binary COPY of the events straight into the partitioned events table.</summary>
+    private async Task CopyAsync(NpgsqlConnection db, List<(PendingWrite Write, IncomingEvent Event)> events, CancellationToken ct)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        await using var copy = await db.BeginBinaryImportAsync($"COPY events ({Columns}) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var (write, e) in events)
+        {
+            copy.StartRow();
+            copy.Write(Ids.New(time), NpgsqlDbType.Uuid);
+            copy.Write(write.WorkspaceId, NpgsqlDbType.Uuid);
+            Write(copy, write.EnvironmentId, NpgsqlDbType.Uuid);
+            copy.Write(e.MessageId, NpgsqlDbType.Text);
+            copy.Write(e.Type, NpgsqlDbType.Text);
+            Write(copy, e.Name, NpgsqlDbType.Text);
+            Write(copy, e.UserId, NpgsqlDbType.Text);
+            Write(copy, e.AnonymousId, NpgsqlDbType.Text);
+            Write(copy, e.GroupId, NpgsqlDbType.Text);
+            Write(copy, e.PreviousId, NpgsqlDbType.Text);
+            copy.Write(e.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+            copy.Write(write.ReceivedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+            Write(copy, e.SentAt?.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+            Write(copy, e.OriginalTimestamp?.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+            Write(copy, e.Properties, NpgsqlDbType.Jsonb);
+            Write(copy, e.Context, NpgsqlDbType.Jsonb);
+            Write(copy, e.Traits, NpgsqlDbType.Jsonb);
+            Write(copy, e.Experiments, NpgsqlDbType.Jsonb);
+        }
+
         await copy.CompleteAsync(ct);
-        return firstCopy;
     }
 
     // Synchronous writes: they only fill the importer's buffer (and block while it is sent), where an awaited write per

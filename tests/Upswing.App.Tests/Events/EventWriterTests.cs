@@ -103,7 +103,7 @@ public sealed class EventWriterTests : IAsyncDisposable
     public async ValueTask DisposeAsync() => await services.DisposeAsync();
 
     private EventWriter NewWriter(EventStore store, int capacity) =>
-        new(store, new IngestionMetrics(services.GetRequiredService<IMeterFactory>()), services.GetRequiredService<IMeterFactory>(),
+        new(() => store, 1, new IngestionMetrics(services.GetRequiredService<IMeterFactory>()), services.GetRequiredService<IMeterFactory>(),
             Options.Create(new EventsOptions { QueueCapacity = capacity }), NullLogger<EventWriter>.Instance);
 
     private static PendingWrite Write(int events) =>

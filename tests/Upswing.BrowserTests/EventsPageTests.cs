@@ -114,6 +114,7 @@ public sealed class EventsPageTests(ChromiumFixture fixture)
         await Expect(empty.Locator("pre")).ToContainTextAsync($"-u '{ws.ClientKey[..12]}");
         await Expect(page.GetByTestId("live-state")).ToHaveTextAsync("live");
         await Expect(page.GetByTestId("health-stored")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("health-lag")).ToContainTextAsync(" ms");
         await session.ScreenshotAsync("events-empty.png");
         await page.EvaluateAsync("() => { window.stillTheSamePage = true; document.getElementById('ev-user').value = 'typed, not sent'; }");
 

@@ -12,6 +12,8 @@ public sealed class IngestionMetrics
     private readonly Counter<long> written;
     private readonly Counter<long> refused;
     private readonly Histogram<double> commitSeconds;
+    private readonly Histogram<double> lagSeconds;
+    private long lastLagTicks;
     private readonly ConcurrentDictionary<string, long> refusedByReason = new(StringComparer.Ordinal);
     private readonly TimeProvider time;
     private readonly EventRate rate = new();
@@ -29,6 +31,7 @@ public sealed class IngestionMetrics
         written = meter.CreateCounter<long>("upswing.events.written", "{event}", "Events committed, by outcome: stored, duplicate (already stored) or quarantined.");
         refused = meter.CreateCounter<long>("upswing.events.refused", "{request}", "Ingestion requests answered with an error, by reason.");
         commitSeconds = meter.CreateHistogram<double>("upswing.events.commit.duration", "s", "Time to commit one group of requests.");
+        lagSeconds = meter.CreateHistogram<double>("upswing.events.lag", "s", "From a request's receipt to the commit of its events (the oldest request of each group).");
     }
 
     /// <summary>Publishes the queue depth; called once by the writer.</summary>
@@ -47,6 +50,9 @@ public sealed class IngestionMetrics
     /// <summary>Events committed per second (stored, duplicate or quarantined), averaged over the last minute.</summary>
     public double EventsPerSecond => rate.PerSecond(time.GetUtcNow());
 
+    /// <summary>How long the oldest request of the last commit waited, from its receipt to the commit.</summary>
+    public TimeSpan LastLag => TimeSpan.FromTicks(Interlocked.Read(ref lastLagTicks));
+
     public long Stored => Interlocked.Read(ref stored);
 
     public long Duplicates => Interlocked.Read(ref duplicates);
@@ -60,8 +66,10 @@ public sealed class IngestionMetrics
     internal void Committed(IReadOnlyList<PendingWrite> group, TimeSpan elapsed)
     {
         long newRows = 0, sent = 0, held = 0;
+        var oldest = DateTimeOffset.MaxValue;
         foreach (var write in group)
         {
+            oldest = write.ReceivedAt < oldest ? write.ReceivedAt : oldest;
             newRows += write.Stored;
             sent += write.Events.Count;
             held += write.Quarantined.Count;
@@ -76,6 +84,12 @@ public sealed class IngestionMetrics
         written.Add(sent - newRows, new KeyValuePair<string, object?>("outcome", "duplicate"));
         written.Add(held, new KeyValuePair<string, object?>("outcome", "quarantined"));
         commitSeconds.Record(elapsed.TotalSeconds);
+        if (group.Count > 0)
+        {
+            var lag = time.GetUtcNow() - oldest;
+            Interlocked.Exchange(ref lastLagTicks, Math.Max(0, lag.Ticks));
+            lagSeconds.Record(Math.Max(0, lag.TotalSeconds));
+        }
     }
 
     /// <summary>Counts a refused request; <paramref name="reason"/> is one of a fixed set (queue_full, too_large, unauthorized…).</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -20,8 +19,7 @@ namespace Upswing.IntegrationTests.Events;
 /// </summary>
 public abstract class SegmentNodeClientContract(ServerFixture fixture)
 {
-    private static readonly string ScriptDirectory = Path.Combine(Infrastructure.RepositoryRoot, "tests", "Upswing.IntegrationTests", "Events", "js");
-    private static readonly SemaphoreSlim InstallGate = new(1, 1);
+    private static readonly NodeScripts Scripts = new(Path.Combine("tests", "Upswing.IntegrationTests", "Events", "js"), "Segment's Node.js client", "@segment/analytics-node");
     private static readonly string[] CallTypes = ["track", "identify", "page", "screen", "group", "alias"];
 
     private UpswingTestServer Server => fixture.Server;
@@ -29,7 +27,7 @@ public abstract class SegmentNodeClientContract(ServerFixture fixture)
     [Fact]
     public async Task EveryCallOfTheNodeClient_IsStoredOnce_WithItsPropertiesTraitsAndContext()
     {
-        await EnsureClientInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await Server.CreateWorkspaceAsync();
         var userId = Infrastructure.Unique("node-user");
 
@@ -42,7 +40,7 @@ public abstract class SegmentNodeClientContract(ServerFixture fixture)
     [Fact]
     public async Task BatchesWhoseAnswerIsLost_AreRetriedByTheNodeClient_AndStoredExactlyOnce()
     {
-        await EnsureClientInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await Server.CreateWorkspaceAsync();
         var userId = Infrastructure.Unique("node-retry");
         await using var relay = await FlakyRelay.StartAsync(Server.BaseAddress);
@@ -121,66 +119,12 @@ public abstract class SegmentNodeClientContract(ServerFixture fixture)
             ["maxRetries"] = 3,
             ["httpRequestTimeout"] = 10_000,
         };
-        var output = JsonNode.Parse(await RunAsync("node", ["send.mjs"], input.ToJsonString()))!;
+        var output = JsonNode.Parse(await Scripts.RunNodeAsync(["send.mjs"], input.ToJsonString()))!;
         var results = output["events"]!.AsArray();
         var failed = results.Where(r => !r!["delivered"]!.GetValue<bool>()).ToList();
         Assert.True(failed.Count == 0, $"the client gave up on {failed.Count} events, e.g. {failed.FirstOrDefault()?["error"]}");
         return results.Select(r => r!["event"]!).ToList();
     }
-
-    private static async Task EnsureClientInstalledAsync()
-    {
-        Infrastructure.Require(FindOnPath("node") is not null && FindOnPath("npm") is not null, "Node.js and npm are needed to run Segment's Node.js client (apt-get install nodejs npm).");
-        await InstallGate.WaitAsync();
-        try
-        {
-            if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "@segment", "analytics-node")))
-            {
-                await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], null);
-            }
-        }
-        finally
-        {
-            InstallGate.Release();
-        }
-    }
-
-    private static async Task<string> RunAsync(string file, IReadOnlyList<string> args, string? stdin)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = ScriptDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
 
     /// <summary>What the relay does to a first attempt; first attempts take these in turn.</summary>
     private enum Fault

@@ -12,13 +12,12 @@ namespace Upswing.IntegrationTests.Sdk;
 /// </summary>
 public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFixture<SqliteServerFixture>
 {
-    private static readonly string ScriptDirectory = Path.Combine(Infrastructure.RepositoryRoot, "tests", "Upswing.IntegrationTests", "Sdk", "js");
-    private static readonly SemaphoreSlim InstallGate = new(1, 1);
+    private static readonly NodeScripts Scripts = new(Path.Combine("tests", "Upswing.IntegrationTests", "Sdk", "js"), "the official GrowthBook JS SDK", "@growthbook/growthbook", "eventsource");
 
     [Fact]
     public async Task OfficialJsSdk_EvaluatesOurPayload()
     {
-        await EnsureSdkInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await fixture.Server.CreateWorkspaceAsync();
         using var api = fixture.Server.NewClient(ws.SecretKey);
         await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = "beta", name = "Beta", type = "list", attributeKey = "email", values = new[] { "ann@example.com", "bob@example.com" } })).ReadOkAsync();
@@ -59,7 +58,7 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
             ["features"] = new JsonArray("checkout", "max-items", "unknown-flag"),
         }).ToArray());
 
-        var output = await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString());
+        var output = await Scripts.RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString());
         var results = JsonNode.Parse(output)!.AsArray();
         for (var i = 0; i < cases.Length; i++)
         {
@@ -73,7 +72,7 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
     [Fact]
     public async Task OfficialJsSdk_DecryptsAnEncryptedPayload()
     {
-        await EnsureSdkInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await fixture.Server.CreateWorkspaceAsync();
         using var api = fixture.Server.NewClient(ws.SecretKey);
         await (await api.PostAsJsonAsync("/api/v1/saved-groups", new { key = "vip", name = "VIP", type = "list", attributeKey = "id", values = new[] { "u1" } })).ReadOkAsync();
@@ -88,14 +87,14 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
         var input = new JsonArray(
             new JsonObject { ["attributes"] = new JsonObject { ["id"] = "u1" }, ["features"] = new JsonArray("sauce") },
             new JsonObject { ["attributes"] = new JsonObject { ["id"] = "u2" }, ["features"] = new JsonArray("sauce") });
-        var output = JsonNode.Parse(await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), created.Str("key"), created["apiKey"]!.Str("decryptionKey")], input.ToJsonString()))!.AsArray();
+        var output = JsonNode.Parse(await Scripts.RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), created.Str("key"), created["apiKey"]!.Str("decryptionKey")], input.ToJsonString()))!.AsArray();
         Assert.Equal(["truffle", "ketchup"], output.Select(r => r!["sauce"]!.Str("value")));
     }
 
     [Fact]
     public async Task TenThousandUsers_GetTheSameValuesFromTheJsSdkAndFromRemoteEvaluation()
     {
-        await EnsureSdkInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await fixture.Server.CreateWorkspaceAsync();
         using var api = fixture.Server.NewClient(ws.SecretKey);
         object Feature(string key, string type, object defaultValue, params object[] rules) => new
@@ -124,7 +123,7 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
             : new JsonObject { ["id"] = $"user-{i}", ["deviceId"] = $"device-{i * 7919}", ["country"] = countries[i % countries.Length] }).ToList();
 
         var input = new JsonArray(users.Select(u => (JsonNode?)new JsonObject { ["attributes"] = u.DeepClone(), ["features"] = new JsonArray(keys.Select(k => (JsonNode?)k).ToArray()) }).ToArray());
-        var js = JsonNode.Parse(await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString()))!.AsArray();
+        var js = JsonNode.Parse(await Scripts.RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString()))!.AsArray();
 
         var remote = new JsonNode[users.Count];
         using var sdk = fixture.Server.NewClient();
@@ -160,7 +159,7 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
     [Fact]
     public async Task TenThousandUsers_GetTheSameVariationsFromTheJsSdkAndFromTheAssignmentApi()
     {
-        await EnsureSdkInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await fixture.Server.CreateWorkspaceAsync();
         using var api = fixture.Server.NewClient(ws.SecretKey);
         await (await api.PostAsJsonAsync("/api/v1/holdouts", new { key = "h10", name = "10 % holdout", percentage = 0.1 })).ReadOkAsync();
@@ -211,7 +210,7 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
         }).ToList();
 
         var input = new JsonArray(users.Select(u => (JsonNode?)new JsonObject { ["attributes"] = u.DeepClone(), ["features"] = new JsonArray(keys.Select(k => (JsonNode?)$"{k}-flag").ToArray()) }).ToArray());
-        var js = JsonNode.Parse(await RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString()))!.AsArray();
+        var js = JsonNode.Parse(await Scripts.RunNodeAsync(["evaluate.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey], input.ToJsonString()))!.AsArray();
 
         var assigned = new JsonArray[users.Count];
         using var client = fixture.Server.NewClient(ws.ClientKey);
@@ -248,12 +247,12 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
     [Fact]
     public async Task UpdateThroughTheApi_ReachesTheJsSdkOverServerSentEvents()
     {
-        await EnsureSdkInstalledAsync();
+        await Scripts.EnsureInstalledAsync();
         var ws = await fixture.Server.CreateWorkspaceAsync();
         using var api = fixture.Server.NewClient(ws.SecretKey);
         await (await api.PostAsJsonAsync("/api/v1/features", new { key = "headline", valueType = "string", defaultValue = "Grow faster" })).ReadOkAsync();
 
-        var start = new ProcessStartInfo("node") { WorkingDirectory = ScriptDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("node") { WorkingDirectory = Scripts.Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in (string[])["stream.mjs", fixture.Server.BaseAddress.ToString().TrimEnd('/'), ws.ClientKey, "headline", "2"])
         {
             start.ArgumentList.Add(arg);
@@ -278,49 +277,4 @@ public sealed class GrowthBookJsSdkTests(SqliteServerFixture fixture) : IClassFi
             }
         }
     }
-
-    private static async Task EnsureSdkInstalledAsync()
-    {
-        Infrastructure.Require(FindOnPath("node") is not null && FindOnPath("npm") is not null, "Node.js and npm are needed to run the official GrowthBook JS SDK (apt-get install nodejs npm).");
-        await InstallGate.WaitAsync();
-        try
-        {
-            if (!Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "@growthbook", "growthbook")) || !Directory.Exists(Path.Combine(ScriptDirectory, "node_modules", "eventsource")))
-            {
-                await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], null);
-            }
-        }
-        finally
-        {
-            InstallGate.Release();
-        }
-    }
-
-    private static Task<string> RunNodeAsync(IReadOnlyList<string> args, string stdin) => RunAsync("node", args, stdin);
-
-    private static async Task<string> RunAsync(string file, IReadOnlyList<string> args, string? stdin)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = ScriptDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
 }

@@ -9,14 +9,16 @@ namespace Upswing.Events;
 public sealed record EventDto(
     Guid Id, string MessageId, string Type, string? Name, string? UserId, string? AnonymousId, string? GroupId, string? PreviousId,
     DateTimeOffset Timestamp, DateTimeOffset ReceivedAt, DateTimeOffset? SentAt, DateTimeOffset? OriginalTimestamp,
-    JsonElement? Properties, JsonElement? Context, JsonElement? Traits, IReadOnlyDictionary<string, string>? Experiments);
+    JsonElement? Properties, JsonElement? Context, JsonElement? Traits, IReadOnlyDictionary<string, string>? Experiments, Guid? EnvironmentId);
 
 /// <summary>
 /// Filters of GET /api/v1/events. Pages follow (timestamp, id) downwards: <see cref="Before"/> and <see cref="BeforeId"/>
-/// are the timestamp and id of the last event of the previous page.
+/// are the timestamp and id of the last event of the previous page. <see cref="EnvironmentId"/> keeps the events sent
+/// with that environment's client keys, and those sent with a secret key (which belongs to no environment).
 /// </summary>
 public sealed record EventQuery(string? Name = null, string? UserId = null, string? AnonymousId = null, string? MessageId = null,
-    DateTimeOffset? From = null, DateTimeOffset? To = null, DateTimeOffset? Before = null, Guid? BeforeId = null, int Limit = 50, string? Type = null);
+    DateTimeOffset? From = null, DateTimeOffset? To = null, DateTimeOffset? Before = null, Guid? BeforeId = null, int Limit = 50, string? Type = null,
+    Guid? EnvironmentId = null);
 
 /// <summary>Stored events of one name and type on one day (UTC).</summary>
 public sealed record EventCount(string Name, string Type, DateOnly Day, long Count);
@@ -40,6 +42,11 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
         if (query.Name is not null)
         {
             events = events.Where(e => e.Name == query.Name);
+        }
+
+        if (query.EnvironmentId is { } environment)
+        {
+            events = events.Where(e => e.EnvironmentId == environment || e.EnvironmentId == null);
         }
 
         if (query.Type is not null)
@@ -174,7 +181,7 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
     private static EventDto ToDto(StoredEvent e) => new(
         e.Id, e.MessageId, e.Type, e.Name, e.UserId, e.AnonymousId, e.GroupId, e.PreviousId, e.Timestamp, e.ReceivedAt, e.SentAt,
         e.OriginalTimestamp, Json(e.Properties), Json(e.Context), Json(e.Traits),
-        e.Experiments is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(e.Experiments));
+        e.Experiments is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(e.Experiments), e.EnvironmentId);
 
     private static JsonElement? Json(string? text) => text is null ? null : JsonSerializer.Deserialize<JsonElement>(text);
 }

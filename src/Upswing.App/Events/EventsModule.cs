@@ -10,6 +10,7 @@ using Upswing.Common;
 using Upswing.Common.Http;
 using Upswing.Data;
 using Upswing.Experiments;
+using Upswing.Workspaces;
 
 namespace Upswing.Events;
 
@@ -46,7 +47,7 @@ public static class EventsModule
 
         var events = app.MapManagementGroup("/events", "Events");
         events.MapGet("/", ListEvents).WithName("ListEvents")
-            .WithSummary("Stored events, newest first; filter by name, type, userId, anonymousId, messageId, from/to (timestamp); page with ?before=<timestamp>&beforeId=<id> of the last event.");
+            .WithSummary("Stored events, newest first; filter by name, type, userId, anonymousId, messageId, from/to (timestamp), environment (key: its client keys' events and secret-key ones); page with ?before=<timestamp>&beforeId=<id> of the last event.");
         events.MapGet("/stats", CountEvents).WithName("CountEvents").WithSummary("Stored events per name and day (UTC), from/to as dates (the last 30 days by default).");
         events.MapGet("/quarantine", ListQuarantine).WithName("ListQuarantinedEvents").WithSummary("Events kept aside because they failed validation, with the reasons; newest first.");
 
@@ -66,10 +67,22 @@ public static class EventsModule
     }
 
     private static async Task<Results<Ok<IReadOnlyList<EventDto>>, ProblemHttpResult>> ListEvents(
-        WorkspaceContext caller, EventQueries queries, CancellationToken ct,
+        WorkspaceContext caller, EventQueries queries, WorkspaceService workspaces, CancellationToken ct,
         string? name = null, string? type = null, string? userId = null, string? anonymousId = null, string? messageId = null,
-        DateTimeOffset? from = null, DateTimeOffset? to = null, DateTimeOffset? before = null, Guid? beforeId = null, int limit = 50)
+        DateTimeOffset? from = null, DateTimeOffset? to = null, DateTimeOffset? before = null, Guid? beforeId = null, int limit = 50, string? environment = null)
     {
+        Guid? environmentId = null;
+        if (environment is not null)
+        {
+            var known = (await workspaces.GetAsync(caller.WorkspaceId, ct))?.Environments ?? [];
+            if (known.FirstOrDefault(e => e.Key == environment) is not { } match)
+            {
+                return Problems.Invalid("environment", $"The workspace's environments are {string.Join(", ", known.Select(e => e.Key))}.");
+            }
+
+            environmentId = match.Id;
+        }
+
         if (limit is < 1 or > EventQueries.MaxLimit)
         {
             return Problems.Invalid("limit", $"The limit must be between 1 and {EventQueries.MaxLimit}.");
@@ -80,7 +93,7 @@ public static class EventsModule
             return Problems.Invalid("type", "The type is track, identify, page, screen, group or alias.");
         }
 
-        return TypedResults.Ok(await queries.ListAsync(caller.WorkspaceId, new EventQuery(name, userId, anonymousId, messageId, from, to, before, beforeId, limit, EventTypes.Normalize(type)), ct));
+        return TypedResults.Ok(await queries.ListAsync(caller.WorkspaceId, new EventQuery(name, userId, anonymousId, messageId, from, to, before, beforeId, limit, EventTypes.Normalize(type), environmentId), ct));
     }
 
     private static async Task<Results<Ok<IReadOnlyList<EventCount>>, ProblemHttpResult>> CountEvents(

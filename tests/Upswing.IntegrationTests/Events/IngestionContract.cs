@@ -383,6 +383,27 @@ public abstract class IngestionContract(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/events/stats?from=2026-02-01&to=2026-01-01")).StatusCode);
     }
 
+    [Fact]
+    public async Task EventList_ByEnvironment_KeepsThatEnvironmentsClientKeys_AndSecretKeyEvents()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        var created = await (await api.PostAsJsonAsync("/api/v1/keys", new { kind = "client", environment = "development", name = "dev" })).ReadOkAsync();
+        var userId = Infrastructure.Unique("user");
+        foreach (var (key, name) in new[] { (ws.ClientKey, "From production"), (created.Str("key"), "From development"), (ws.SecretKey, "From the server") })
+        {
+            using var writer = BasicClient(key);
+            await (await writer.PostAsJsonAsync("/v1/track", new { userId, @event = name })).ReadOkAsync();
+        }
+
+        async Task<IEnumerable<string>> NamesAsync(string filter) =>
+            (await (await api.GetAsync($"/api/v1/events?userId={userId}{filter}")).ReadOkAsync()).AsArray().Select(e => e!.Str("name")).Order();
+        Assert.Equal(["From development", "From production", "From the server"], await NamesAsync(""));
+        Assert.Equal(["From production", "From the server"], await NamesAsync("&environment=production"));
+        Assert.Equal(["From development", "From the server"], await NamesAsync("&environment=development"));
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.GetAsync("/api/v1/events?environment=staging")).StatusCode);
+    }
+
     private HttpClient BasicClient(string key)
     {
         var client = Server.NewClient();

@@ -233,12 +233,4 @@ internal abstract class EventStore(AssignmentHistory assignments, ExposureRecord
 
         return merged.ToJsonString();
     }
-
-    protected static DbParameter Parameter(DbCommand command, string name)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        command.Parameters.Add(parameter);
-        return parameter;
-    }
 }

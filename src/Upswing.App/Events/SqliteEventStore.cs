@@ -102,7 +102,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         insertEvent.CommandText = dialect.InsertIgnoringConflicts("events", EventColumns, "workspace_id, message_id");
         foreach (var column in EventColumns)
         {
-            Parameter(insertEvent, "@" + column);
+            insertEvent.AddParameter("@" + column);
         }
 
         return connection;
@@ -139,14 +139,14 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         await using var command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = dialect.InsertIgnoringConflicts("event_quarantine", ["id", "workspace_id", "message_id", "type", "name", "reasons", "payload", "received_at"], "workspace_id, message_id");
-        Parameter(command, "@id").Value = dialect.Value(Ids.New(time));
-        Parameter(command, "@workspace_id").Value = dialect.Value(write.WorkspaceId);
-        Parameter(command, "@message_id").Value = item.MessageId;
-        Parameter(command, "@type").Value = (object?)item.Type ?? DBNull.Value;
-        Parameter(command, "@name").Value = (object?)item.Name ?? DBNull.Value;
-        Parameter(command, "@reasons").Value = JsonSerializer.Serialize(item.Reasons);
-        Parameter(command, "@payload").Value = item.Payload;
-        Parameter(command, "@received_at").Value = dialect.Value(write.ReceivedAt);
+        command.AddParameter("@id").Value = dialect.Value(Ids.New(time));
+        command.AddParameter("@workspace_id").Value = dialect.Value(write.WorkspaceId);
+        command.AddParameter("@message_id").Value = item.MessageId;
+        command.AddParameter("@type").Value = (object?)item.Type ?? DBNull.Value;
+        command.AddParameter("@name").Value = (object?)item.Name ?? DBNull.Value;
+        command.AddParameter("@reasons").Value = JsonSerializer.Serialize(item.Reasons);
+        command.AddParameter("@payload").Value = item.Payload;
+        command.AddParameter("@received_at").Value = dialect.Value(write.ReceivedAt);
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -166,7 +166,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
             ON CONFLICT (workspace_id, metric_id) DO UPDATE SET
                 value = excluded.value, rating = excluded.rating, navigation_type = excluded.navigation_type, timestamp = excluded.timestamp
             """;
-        var p = VitalParameters.Select(name => Parameter(command, name)).ToArray();
+        var p = VitalParameters.Select(name => command.AddParameter(name)).ToArray();
         foreach (var write in group)
         {
             foreach (var v in write.Vitals)
@@ -203,7 +203,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
             INSERT INTO event_daily_counts (workspace_id, day, type, name, count) VALUES (@workspace, @day, @type, @name, @count)
             ON CONFLICT (workspace_id, day, type, name) DO UPDATE SET count = count + excluded.count
             """;
-        var (workspace, day, type, name, count) = (Parameter(command, "@workspace"), Parameter(command, "@day"), Parameter(command, "@type"), Parameter(command, "@name"), Parameter(command, "@count"));
+        var (workspace, day, type, name, count) = (command.AddParameter("@workspace"), command.AddParameter("@day"), command.AddParameter("@type"), command.AddParameter("@name"), command.AddParameter("@count"));
         foreach (var (key, n) in summary.Counts)
         {
             (workspace.Value, day.Value, type.Value, name.Value, count.Value) = (dialect.Value(key.Workspace), dialect.Value(key.Day), key.Type, key.Name, n);
@@ -221,7 +221,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         await using var read = transaction.Connection!.CreateCommand();
         read.Transaction = transaction;
         read.CommandText = "SELECT traits FROM event_users WHERE workspace_id = @workspace AND user_id = @user";
-        var (readWorkspace, readUser) = (Parameter(read, "@workspace"), Parameter(read, "@user"));
+        var (readWorkspace, readUser) = (read.AddParameter("@workspace"), read.AddParameter("@user"));
         await using var write = transaction.Connection!.CreateCommand();
         write.Transaction = transaction;
         write.CommandText = """
@@ -231,7 +231,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
                 first_seen_at = min(first_seen_at, excluded.first_seen_at),
                 last_seen_at = max(last_seen_at, excluded.last_seen_at)
             """;
-        var (workspace, user, traits, first, last, merged) = (Parameter(write, "@workspace"), Parameter(write, "@user"), Parameter(write, "@traits"), Parameter(write, "@first"), Parameter(write, "@last"), Parameter(write, "@merged"));
+        var (workspace, user, traits, first, last, merged) = (write.AddParameter("@workspace"), write.AddParameter("@user"), write.AddParameter("@traits"), write.AddParameter("@first"), write.AddParameter("@last"), write.AddParameter("@merged"));
         foreach (var (key, sighting) in summary.Users)
         {
             var traitsJson = "{}";
@@ -259,7 +259,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         command.Transaction = transaction;
         // The first user an anonymous id was linked to keeps it.
         command.CommandText = dialect.InsertIgnoringConflicts("event_identities", ["workspace_id", "anonymous_id", "user_id", "linked_at"], "workspace_id, anonymous_id");
-        var (workspace, anonymous, user, at) = (Parameter(command, "@workspace_id"), Parameter(command, "@anonymous_id"), Parameter(command, "@user_id"), Parameter(command, "@linked_at"));
+        var (workspace, anonymous, user, at) = (command.AddParameter("@workspace_id"), command.AddParameter("@anonymous_id"), command.AddParameter("@user_id"), command.AddParameter("@linked_at"));
         foreach (var (key, link) in summary.Links)
         {
             (workspace.Value, anonymous.Value, user.Value, at.Value) = (dialect.Value(key.Workspace), key.AnonymousId, link.UserId, dialect.Value(link.At));

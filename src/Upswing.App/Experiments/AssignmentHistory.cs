@@ -92,11 +92,11 @@ public sealed class AssignmentHistory(SqlDialect dialect, ExperimentCatalogCache
                 FROM experiment_assignments a JOIN experiments e ON e.id = a.experiment_id
                 WHERE a.workspace_id = @workspace AND a.unit_id
                 """);
-            Add(command, "workspace", dialect.Value(workspaceId));
+            command.AddParameter("workspace", dialect.Value(workspaceId));
             if (dialect.Provider == DatabaseProvider.Postgres)
             {
                 sql.Append(" = ANY(@units)");
-                Add(command, "units", chunk);
+                command.AddParameter("units", chunk);
             }
             else
             {
@@ -105,7 +105,7 @@ public sealed class AssignmentHistory(SqlDialect dialect, ExperimentCatalogCache
                 {
                     var name = "u" + i.ToString(CultureInfo.InvariantCulture);
                     sql.Append(i == 0 ? "@" : ", @").Append(name);
-                    Add(command, name, chunk[i]);
+                    command.AddParameter(name, chunk[i]);
                 }
 
                 sql.Append(')');
@@ -121,13 +121,5 @@ public sealed class AssignmentHistory(SqlDialect dialect, ExperimentCatalogCache
         }
 
         return found;
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

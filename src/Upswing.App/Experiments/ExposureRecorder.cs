@@ -37,13 +37,7 @@ public sealed class ExposureRecorder(ExperimentCatalogCache catalogs, SqlDialect
         command.Transaction = transaction;
         // The primary key (experiment, unit) keeps the first exposure: a stored assignment never moves.
         command.CommandText = dialect.InsertIgnoringConflicts("experiment_assignments", Columns, "experiment_id, unit_id");
-        var p = Columns.Select(n =>
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = n;
-            command.Parameters.Add(parameter);
-            return parameter;
-        }).ToArray();
+        var p = Columns.Select(n => command.AddParameter(n)).ToArray();
 
         var recorded = 0;
         foreach (var exposure in exposures)

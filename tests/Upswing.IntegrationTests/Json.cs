@@ -25,7 +25,7 @@ internal static class Json
 
     public static string Str(this JsonNode node, string property) => node[property]!.GetValue<string>();
 
-    public static IEnumerable<string> Ids(this JsonNode array) => array.AsArray().Select(n => n!["id"]!.GetValue<string>());
+    public static IEnumerable<string> Ids(this JsonNode array) => array.AsArray().Select(n => n!["id"]!.ToString());
 
     public static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 }

@@ -20,6 +20,14 @@ public abstract class ServerFixture : IAsyncLifetime
 
     public abstract string ProviderName { get; }
 
+    /// <summary>Configuration for this fixture's server, on top of the test defaults.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>>? Settings => null;
+
+    /// <summary>Services added after the server's own (later registrations win).</summary>
+    protected virtual void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+    {
+    }
+
     public async ValueTask InitializeAsync()
     {
         var database = await CreateDatabaseAsync();
@@ -29,7 +37,7 @@ public abstract class ServerFixture : IAsyncLifetime
             return;
         }
 
-        server = await UpswingTestServer.StartAsync(database);
+        server = await UpswingTestServer.StartAsync(database, Settings, services: ConfigureServices);
     }
 
     public async ValueTask DisposeAsync()

@@ -68,7 +68,7 @@ public sealed class UpswingTestServer : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
-    public static async Task<UpswingTestServer> StartAsync(TestDatabase database, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool demo = false, bool autoMigrate = true, Action<WebApplication>? mapExtra = null)
+    public static async Task<UpswingTestServer> StartAsync(TestDatabase database, IEnumerable<KeyValuePair<string, string?>>? settings = null, bool demo = false, bool autoMigrate = true, Action<WebApplication>? mapExtra = null, Action<IServiceCollection>? services = null)
     {
         var logs = new LogCapture();
         var overrides = database.Settings()
@@ -80,6 +80,7 @@ public sealed class UpswingTestServer : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
+            services?.Invoke(builder.Services);
         }, mapExtra);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -7,6 +7,7 @@ using Upswing.Demo;
 using Upswing.Events;
 using Upswing.Experiments;
 using Upswing.Flags;
+using Upswing.Jobs;
 using Upswing.Workspaces;
 
 namespace Upswing.Common;
@@ -18,6 +19,7 @@ public static class UpswingModules
     {
         builder.AddUpswingData();
         builder.AddAudit();
+        builder.AddJobs();
         builder.AddWorkspaces();
         builder.AddAccess();
         builder.AddFlags();

@@ -46,6 +46,7 @@ public static class DataModule
         }
 
         services.AddScoped<DatabaseMigrator>();
+        services.AddHostedService<DatabaseNotificationListener>();
         return builder;
     }
 

@@ -1,14 +1,10 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using Upswing.Data;
 
 namespace Upswing.Flags;
 
 /// <summary>
 /// Carries "this workspace's flags changed" to every node: drops the SDK payload and experiment caches and wakes the open
-/// SDK streams here, and on PostgreSQL sends a NOTIFY that <see cref="FlagChangeListener"/> turns into the
+/// SDK streams here, and on PostgreSQL sends a NOTIFY that <see cref="FlagChangeNotifications"/> turns into the
 /// same on every other node.
 /// </summary>
 public sealed class FlagChangeFeed(SdkPayloadCache payloads, Experiments.ExperimentCatalogCache experiments, FlagChanges changes, SqlDialect dialect)
@@ -61,59 +57,19 @@ public sealed class FlagChangeFeed(SdkPayloadCache payloads, Experiments.Experim
     }
 }
 
-/// <summary>
-/// On PostgreSQL, LISTENs for flag changes made by any node (one dedicated connection, reconnecting with
-/// backoff). Needs a session-mode connection: LISTEN does not survive a transaction-pooling PgBouncer.
-/// </summary>
-internal sealed partial class FlagChangeListener(IServiceProvider services, FlagChangeFeed feed, FlagChanges changes, TimeProvider time, ILogger<FlagChangeListener> logger) : BackgroundService
+/// <summary>Flag changes other nodes made (their NOTIFYs), applied here.</summary>
+internal sealed class FlagChangeNotifications(FlagChangeFeed feed, FlagChanges changes) : IDatabaseNotificationHandler
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public string Channel => FlagChangeFeed.Channel;
+
+    public void OnNotification(string payload)
     {
-        if (services.GetRequiredService<SqlDialect>().Provider != DatabaseProvider.Postgres)
+        if (Guid.TryParse(payload, out var workspaceId))
         {
-            return;
-        }
-
-        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
-        var backoff = TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) =>
-                {
-                    if (Guid.TryParse(e.Payload, out var workspaceId))
-                    {
-                        feed.ApplyLocally(workspaceId);
-                    }
-                };
-                await using (var listen = new NpgsqlCommand($"LISTEN {FlagChangeFeed.Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                // Changes made while we were not listening were missed: treat everything as changed.
-                feed.ApplyEverywhereLocally(changes.Workspaces());
-                backoff = TimeSpan.FromSeconds(1);
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or System.IO.IOException or InvalidOperationException)
-            {
-                LogLost(logger, backoff.TotalSeconds, ex.GetType().Name);
-                await Task.Delay(backoff, time, stoppingToken);
-                backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
-            }
+            feed.ApplyLocally(workspaceId);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the flag change feed ({Reason}); reconnecting in {Seconds} s")]
-    private static partial void LogLost(ILogger logger, double seconds, string reason);
+    // Changes made while we were not listening were missed: treat everything as changed.
+    public void OnListening() => feed.ApplyEverywhereLocally(changes.Workspaces());
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Upswing.Common;
 using Upswing.Common.Http;
+using Upswing.Data;
 
 namespace Upswing.Flags;
 
@@ -21,7 +22,7 @@ public static class FlagsModule
         builder.Services.AddSingleton<SdkPayloadCache>();
         builder.Services.AddSingleton<FlagChanges>();
         builder.Services.AddSingleton<FlagChangeFeed>();
-        builder.Services.AddHostedService<FlagChangeListener>();
+        builder.Services.AddSingleton<IDatabaseNotificationHandler, FlagChangeNotifications>();
         // SDKs run in browsers on other origins; the payload is public to any holder of the client key.
         builder.Services.AddCors(cors => cors.AddPolicy(SdkEndpoints.CorsPolicy, policy => policy
             .AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST").WithExposedHeaders("ETag", "x-sse-support")));

@@ -1052,6 +1052,128 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("saved_groups", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Jobs.Job", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Args")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("args");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempt");
+
+                    b.Property<long?>("AttemptedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempted_at");
+
+                    b.Property<long?>("CancelRequestedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cancel_requested_at");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Errors")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("errors");
+
+                    b.Property<long?>("FinalizedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("finalized_at");
+
+                    b.Property<long?>("HeartbeatAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("heartbeat_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<int>("MaxAttempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_attempts");
+
+                    b.Property<int>("Priority")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("priority");
+
+                    b.Property<string>("Queue")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("queue");
+
+                    b.Property<long>("RunAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("UniqueKey")
+                        .HasMaxLength(600)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("unique_key");
+
+                    b.Property<string>("UniqueLock")
+                        .HasMaxLength(600)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("unique_lock");
+
+                    b.Property<string>("UniqueScope")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("unique_scope");
+
+                    b.Property<Guid?>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("FinalizedAt")
+                        .HasDatabaseName("ix_jobs_finalized")
+                        .HasFilter("state IN ('succeeded', 'discarded', 'cancelled')");
+
+                    b.HasIndex("LeaseExpiresAt")
+                        .HasDatabaseName("ix_jobs_lease")
+                        .HasFilter("state = 'running'");
+
+                    b.HasIndex("UniqueLock")
+                        .IsUnique()
+                        .HasDatabaseName("ux_jobs_unique_lock");
+
+                    b.HasIndex("WorkspaceId", "Id")
+                        .HasDatabaseName("ix_jobs_workspace");
+
+                    b.HasIndex("Queue", "Priority", "RunAt", "Id")
+                        .HasDatabaseName("ix_jobs_claim")
+                        .HasFilter("state IN ('available', 'retryable')");
+
+                    b.ToTable("jobs", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Workspaces.Workspace", b =>
                 {
                     b.Property<Guid>("Id")

@@ -7,6 +7,7 @@ using Upswing.Common.Http;
 using Upswing.Events;
 using Upswing.Experiments;
 using Upswing.Flags;
+using Upswing.Jobs;
 using Upswing.Operations;
 using Upswing.Server.Components;
 using Upswing.Workspaces;
@@ -95,6 +96,7 @@ internal static class UpswingWebApp
         app.MapFlags();
         app.MapExperiments();
         app.MapEvents();
+        app.MapJobs();
         app.MapDashboard();
         mapExtra?.Invoke(app);
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Upswing.Jobs;
 using Upswing.TestKit;
 
 namespace Upswing.IntegrationTests.Api;
@@ -23,6 +25,9 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     {
         /// <summary>B's ingested event (its user, name and id) and its quarantined one.</summary>
         public (string UserId, string Name, string Id, string QuarantineId, string DefinitionId) BEvents { get; init; }
+
+        /// <summary>B's jobs on a queue no worker serves: one waiting, one cancelled.</summary>
+        public (string Queue, long Available, long Cancelled) BJobs { get; init; }
     }
 
     private static readonly Probe[] Probes =
@@ -171,6 +176,30 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             await NotFound(response, r);
             Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/event-definitions/{r.BEvents.DefinitionId}")).StatusCode);
         }),
+        new("GET", "/api/v1/jobs/", _ => "/api/v1/jobs", null, ListExcludesOrEmpty(r => r.BJobs.Available.ToString(CultureInfo.InvariantCulture))),
+        new("GET", "/api/v1/jobs/stats", _ => "/api/v1/jobs/stats", null, async (response, r) =>
+            Assert.DoesNotContain(r.BJobs.Queue, await response.Content.ReadAsStringAsync())),
+        new("GET", "/api/v1/jobs/{id:long}", r => $"/api/v1/jobs/{r.BJobs.Available}", null, NotFound),
+        new("POST", "/api/v1/jobs/{id:long}/cancel", r => $"/api/v1/jobs/{r.BJobs.Available}/cancel", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal("available", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Available}")).ReadOkAsync()).Str("state"));
+        }),
+        new("POST", "/api/v1/jobs/{id:long}/retry", r => $"/api/v1/jobs/{r.BJobs.Cancelled}/retry", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal("cancelled", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Cancelled}")).ReadOkAsync()).Str("state"));
+        }),
+        new("POST", "/api/v1/jobs/cancel", r => $"/api/v1/jobs/cancel?queue={r.BJobs.Queue}", null, async (response, r) =>
+        {
+            Assert.Equal(0, (await response.ReadOkAsync())["cancelled"]!.GetValue<int>());
+            Assert.Equal("available", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Available}")).ReadOkAsync()).Str("state"));
+        }),
+        new("POST", "/api/v1/jobs/retry", r => $"/api/v1/jobs/retry?state=cancelled&queue={r.BJobs.Queue}", null, async (response, r) =>
+        {
+            Assert.Equal(0, (await response.ReadOkAsync())["retried"]!.GetValue<int>());
+            Assert.Equal("cancelled", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Cancelled}")).ReadOkAsync()).Str("state"));
+        }),
     ];
 
     public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
@@ -222,11 +251,17 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var quarantined = await (await owner.GetAsync("/api/v1/events/quarantine")).ReadOkAsync();
         var definition = await (await owner.PostAsJsonAsync("/api/v1/event-definitions", new { name = eventName })).ReadOkAsync();
         await (await owner.PutAsJsonAsync("/api/v1/events/settings", new { validation = "reject", allowUnplannedEvents = true })).ReadOkAsync();
+        var jobQueue = Infrastructure.Unique("isolation");
+        var jobs = Server.Services.GetRequiredService<JobQueue>();
+        var waiting = await jobs.EnqueueAsync(new SleepJob(1), new EnqueueOptions { Queue = jobQueue, WorkspaceId = b.Workspace.Id });
+        var cancelled = await jobs.EnqueueAsync(new SleepJob(1), new EnqueueOptions { Queue = jobQueue, WorkspaceId = b.Workspace.Id });
+        await (await owner.PostAsync($"/api/v1/jobs/{cancelled.Id}/cancel", null)).ReadOkAsync();
         return new Resources(
             a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
             experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner)
         {
             BEvents = (userId, eventName, stored[0]!.Str("id"), quarantined[0]!.Str("id"), definition.Str("id")),
+            BJobs = (jobQueue, waiting.Id, cancelled.Id),
         };
     }
 

@@ -256,7 +256,8 @@ public sealed class JobAdmin
             {
                 command.AddParameter("f_queue", queue);
             }
-        });
+        }
+        );
     }
 
     private static string WithWorkspace(string sql, Guid? workspaceId) => workspaceId is null ? sql : sql + " AND workspace_id = @workspace";

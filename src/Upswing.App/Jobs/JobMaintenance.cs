@@ -34,10 +34,15 @@ internal sealed partial class JobMaintenance(
             {
                 foreach (var job in periodic.Jobs)
                 {
-                    if (DueTick(job.Schedule, next[job.Name], now) is { } tick)
+                    var due = DueTicks(job.Schedule, next[job.Name], now);
+                    foreach (var tick in due)
                     {
                         await EnqueueTickAsync(job, tick, stoppingToken);
-                        next[job.Name] = job.Schedule.Next(now);
+                    }
+
+                    if (due.Count > 0)
+                    {
+                        next[job.Name] = job.Schedule.Next(due[^1]);
                     }
                 }
 
@@ -67,9 +72,11 @@ internal sealed partial class JobMaintenance(
                 LogFailed(logger, ex.GetType().Name, ex.Message);
             }
 
+            // Wake for the next tick on time (a fixed one-second sleep would drift past ticks), at least once a second.
+            var wake = next.Values.OfType<DateTimeOffset>().Append(time.GetUtcNow() + Tick).Min() - time.GetUtcNow();
             try
             {
-                await Task.Delay(Tick, time, stoppingToken);
+                await Task.Delay(wake < TimeSpan.Zero ? TimeSpan.Zero : wake, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -79,23 +86,22 @@ internal sealed partial class JobMaintenance(
     }
 
     /// <summary>
-    /// The tick to enqueue now, if any: the scheduled tick once it has come. A node that slept through several ticks
-    /// enqueues only the latest (missed runs are not caught up, as with cron).
+    /// The ticks to enqueue now: every tick from the scheduled one up to now, so a late wake-up loses none, but at
+    /// most the latest <see cref="MaxCatchUp"/> (a node that was stopped for a long time does not replay them all;
+    /// ticks from before the process started are never enqueued, as with cron).
     /// </summary>
-    internal static DateTimeOffset? DueTick(CronSchedule schedule, DateTimeOffset? scheduled, DateTimeOffset now)
+    internal static IReadOnlyList<DateTimeOffset> DueTicks(CronSchedule schedule, DateTimeOffset? scheduled, DateTimeOffset now)
     {
-        if (scheduled is not { } tick || tick > now)
+        var due = new List<DateTimeOffset>();
+        for (var tick = scheduled; tick is { } t && t <= now; tick = schedule.Next(t))
         {
-            return null;
+            due.Add(t);
         }
 
-        while (schedule.Next(tick) is { } later && later <= now)
-        {
-            tick = later;
-        }
-
-        return tick;
+        return due.Count <= MaxCatchUp ? due : due[^MaxCatchUp..];
     }
+
+    internal const int MaxCatchUp = 10;
 
     private async Task EnqueueTickAsync(PeriodicJob job, DateTimeOffset tick, CancellationToken ct)
     {
@@ -108,7 +114,7 @@ internal sealed partial class JobMaintenance(
         LogTick(logger, job.Name, tick, result.Duplicate);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Periodic job {Name}, tick {Tick:O}: {Duplicate}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Periodic job {Name}: tick {Tick:O} enqueued; already enqueued by another node: {Duplicate}")]
     private static partial void LogTick(ILogger logger, string name, DateTimeOffset tick, bool duplicate);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rescued {Count} jobs whose lease expired")]

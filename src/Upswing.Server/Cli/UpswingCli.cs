@@ -14,7 +14,7 @@ namespace Upswing.Server.Cli;
 /// The `upswing` command line. `serve` is the default verb. Every verb takes --data-dir and --database,
 /// prints its result on stdout, and on failure prints one line on stderr and exits non-zero.
 /// </summary>
-internal static class UpswingCli
+internal static partial class UpswingCli
 {
     private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory (default ./data, or UPSWING_DATA_DIR).", Recursive = true };
     private static readonly Option<string?> Database = new("--database") { Description = "PostgreSQL connection string (Host=…); the embedded SQLite database when omitted (or UPSWING_DATABASE).", Recursive = true };
@@ -30,6 +30,7 @@ internal static class UpswingCli
         root.Subcommands.Add(WorkspacesCommand());
         root.Subcommands.Add(KeysCommand());
         root.Subcommands.Add(UsersCommand());
+        root.Subcommands.Add(JobsCommand());
         root.Subcommands.Add(VersionCommand());
         var parse = root.Parse(WithDefaultVerb(args));
         if (parse.Errors.Count > 0)

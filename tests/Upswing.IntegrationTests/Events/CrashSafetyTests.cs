@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -34,22 +31,21 @@ public abstract class CrashSafetyContract
         var setup = await UpswingTestServer.StartAsync(database);
         var key = (await setup.CreateWorkspaceAsync()).ClientKey;
         await setup.StopAsync();
-        var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        var baseAddress = new Uri($"http://127.0.0.1:{UpswingProcess.FreePort()}");
         var prefix = Infrastructure.Unique("crash");
 
-        var server = await StartServerAsync(baseAddress, database);
+        var server = await UpswingProcess.StartAsync(database, baseAddress: baseAddress);
         var load = new BatchSender(baseAddress, key, prefix);
         try
         {
             load.Start();
             await Infrastructure.WaitUntilAsync(() => Task.FromResult(load.AcknowledgedBatches >= 20), TimeSpan.FromSeconds(60), "20 acknowledged batches before the kill");
             Assert.True(load.InFlight > 0, "no batch was in flight when the server was killed");
-            server.Kill();
-            await server.WaitForExitAsync();
+            await server.KillAsync();
             var acknowledgedAtKill = load.AcknowledgedBatches;
 
-            server.Dispose();
-            server = await StartServerAsync(baseAddress, database);
+            await server.DisposeAsync();
+            server = await UpswingProcess.StartAsync(database, baseAddress: baseAddress);
             await Infrastructure.WaitUntilAsync(() => Task.FromResult(load.AcknowledgedBatches >= acknowledgedAtKill + 20), TimeSpan.FromSeconds(60), "20 more acknowledged batches after the restart");
             await load.StopAsync();
             Assert.True(load.FailedAttempts > 0, "no request failed, so the kill did not hit the load");
@@ -57,13 +53,7 @@ public abstract class CrashSafetyContract
         finally
         {
             await load.StopAsync();
-            if (!server.HasExited)
-            {
-                server.Kill();
-                await server.WaitForExitAsync();
-            }
-
-            server.Dispose();
+            await server.DisposeAsync();
         }
 
         var acknowledged = load.AcknowledgedMessageIds();
@@ -74,47 +64,6 @@ public abstract class CrashSafetyContract
         Assert.True(missing.Count == 0, $"{missing.Count} of {acknowledged.Count} acknowledged events are missing, e.g. {string.Join(", ", missing.Take(5))}");
         Assert.True(acknowledged.Count >= 40 * BatchSize, $"only {acknowledged.Count} events acknowledged");
         TryDelete(database.DataDir);
-    }
-
-    private static async Task<Process> StartServerAsync(Uri baseAddress, TestDatabase database)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetTempPath() };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "upswing.dll"), "serve", "--urls", baseAddress.ToString().TrimEnd('/'), .. database.CliArguments])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var name in (string[])["UPSWING_DATA_DIR", "UPSWING_DATABASE", "UPSWING_ADMIN_EMAIL", "UPSWING_ADMIN_PASSWORD"])
-        {
-            start.Environment.Remove(name);
-        }
-
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start upswing serve.");
-        // Drain its output so a full pipe never blocks it.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        using var probe = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        await Infrastructure.WaitUntilAsync(async () =>
-        {
-            Assert.False(process.HasExited, $"upswing serve exited with {(process.HasExited ? process.ExitCode : 0)}");
-            try
-            {
-                return (await probe.GetAsync("/health/ready")).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-            catch (TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "upswing serve to become ready");
-        return process;
     }
 
     private static async Task<Dictionary<string, long>> StoredCopiesAsync(TestDatabase database, string prefix)
@@ -137,13 +86,6 @@ public abstract class CrashSafetyContract
         }
 
         return copies;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void TryDelete(string directory)

@@ -9,7 +9,7 @@
 //     unfinished = rows left in graphile_worker._private_jobs (it deletes a job when it succeeds).
 //
 //   node enqueue.js latency <upswing|graphile> <connectionString> <rate> <seconds>
-//     Enqueues single jobs at a steady rate (each its own transaction; up to 8 in flight, so a slow commit does not
+//     Enqueues single jobs at a steady rate (each its own transaction; up to 32 in flight, so a slow commit does not
 //     shift the schedule). upswing: INSERT … RETURNING id + pg_notify in one transaction; the ids are printed and
 //     the script reads attempted_at - created_at from the table. graphile: WorkerUtils.addJob('noop',
 //     {enqueuedAt: Date.now()}); the task writes Date.now() - enqueuedAt to a file.
@@ -32,6 +32,7 @@ const UPSWING_ONE =
 const UPSWING_LEFT = "SELECT count(*)::int AS n FROM jobs WHERE state IN ('available', 'retryable', 'running')";
 const GRAPHILE_LEFT = "SELECT count(*)::int AS n FROM graphile_worker._private_jobs";
 
+const IN_FLIGHT = 32;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function upswingTransaction(client, sql, params) {
@@ -49,6 +50,7 @@ async function upswingTransaction(client, sql, params) {
 
 async function throughput(jobs, batch) {
   const pool = new Pool({ connectionString, max: 2 });
+  pool.on("error", (error) => console.error(error));
   const utils = side === "graphile" ? await makeWorkerUtils({ pgPool: pool }) : null;
   const client = await pool.connect();
   const cpu0 = process.cpuUsage();
@@ -80,7 +82,8 @@ async function throughput(jobs, batch) {
 }
 
 async function latency(rate, seconds) {
-  const pool = new Pool({ connectionString, max: 8 });
+  const pool = new Pool({ connectionString, max: IN_FLIGHT });
+  pool.on("error", (error) => console.error(error));
   const utils = side === "graphile" ? await makeWorkerUtils({ pgPool: pool }) : null;
   const total = Math.round(rate * seconds);
   const ids = [];
@@ -92,7 +95,7 @@ async function latency(rate, seconds) {
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     else if (wait < -50) late++;
-    while (inFlight.size >= 8) await Promise.race(inFlight);
+    while (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
     const p = (async () => {
       if (side === "upswing") {
         const client = await pool.connect();

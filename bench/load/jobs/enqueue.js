@@ -2,7 +2,7 @@
 //
 //   node enqueue.js throughput <upswing|graphile> <connectionString> <jobs> <batch>
 //     Inserts <jobs> no-op jobs in batches of <batch>, one batch after the other on one connection, then polls every
-//     50 ms until none is left unfinished; seconds run from the first insert to the poll that saw the queue empty.
+//     50 ms until none is left unfinished (a cheap EXISTS probe); seconds run from the first insert to the poll that saw the queue empty.
 //     upswing: one transaction per batch, INSERT … SELECT … FROM generate_series (the row JobStore writes) and
 //     pg_notify('upswing_jobs', 'default'); unfinished = state available, retryable or running.
 //     graphile: WorkerUtils.addJobs (one call of graphile_worker.add_jobs per batch, which notifies jobs:insert);
@@ -29,8 +29,11 @@ const UPSWING_BATCH =
 const UPSWING_ONE =
   "INSERT INTO jobs (workspace_id, kind, queue, args, priority, state, attempt, max_attempts, run_at, created_at) " +
   "VALUES (NULL, 'upswing.noop', 'default', '{}', 1, 'available', 0, 25, now(), now()) RETURNING id";
-const UPSWING_LEFT = "SELECT count(*)::int AS n FROM jobs WHERE state IN ('available', 'retryable', 'running')";
-const GRAPHILE_LEFT = "SELECT count(*)::int AS n FROM graphile_worker._private_jobs";
+// Each EXISTS matches one of the table's partial indexes (ix_jobs_claim, ix_jobs_lease), so the probe stays cheap
+// however many succeeded rows the table keeps (a count over the three states scanned the table: 17 ms a poll).
+const UPSWING_LEFT =
+  "SELECT (EXISTS (SELECT 1 FROM jobs WHERE state IN ('available', 'retryable')) OR EXISTS (SELECT 1 FROM jobs WHERE state = 'running'))::int AS n";
+const GRAPHILE_LEFT = "SELECT EXISTS (SELECT 1 FROM graphile_worker._private_jobs)::int AS n";
 
 const IN_FLIGHT = 32;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

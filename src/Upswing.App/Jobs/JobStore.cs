@@ -198,6 +198,7 @@ internal sealed class JobStore(SqlDialect dialect, JobSignals signals)
             : $"UPDATE jobs {Set} WHERE id IN (SELECT id FROM jobs WHERE {Due}) RETURNING {ClaimedColumns}";
         await using var connection = await OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        await RelaxDurabilityAsync(connection, transaction, ct);
         await using var command = Command(connection, transaction, sql);
         command.AddParameter("queue", queue);
         command.AddParameter("limit", limit);
@@ -234,6 +235,7 @@ internal sealed class JobStore(SqlDialect dialect, JobSignals signals)
 
         await using var connection = await OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        await RelaxDurabilityAsync(connection, transaction, ct);
         if (postgres)
         {
             await using var command = Command(connection, transaction,
@@ -426,20 +428,26 @@ internal sealed class JobStore(SqlDialect dialect, JobSignals signals)
         return deleted;
     }
 
-    /// <summary>Jobs per queue and state, for the states that are not final (a partial-index scan, however long the history).</summary>
+    /// <summary>Jobs per queue and state, for the states that are not final.</summary>
     public async Task<IReadOnlyList<QueueDepth>> DepthsAsync(CancellationToken ct)
     {
+        // Two statements whose predicates match the partial indexes (claim, lease) exactly, so each reads only the
+        // unfinished rows; one statement over the three states would scan the whole table, history included.
         await using var connection = await OpenAsync(ct);
-        await using var command = Command(connection, null,
-            "SELECT queue, state, count(*) FROM jobs WHERE state IN ('available', 'retryable', 'running') GROUP BY queue, state ORDER BY queue, state");
         var depths = new List<QueueDepth>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        foreach (var sql in (string[])[
+            "SELECT queue, state, count(*) FROM jobs WHERE state IN ('available', 'retryable') GROUP BY queue, state",
+            "SELECT queue, 'running', count(*) FROM jobs WHERE state = 'running' GROUP BY queue"])
         {
-            depths.Add(new QueueDepth(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+            await using var command = Command(connection, null, sql);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                depths.Add(new QueueDepth(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+            }
         }
 
-        return depths;
+        return [.. depths.OrderBy(d => d.Queue, StringComparer.Ordinal).ThenBy(d => d.State, StringComparer.Ordinal)];
     }
 
     // ---- admin ----
@@ -580,6 +588,20 @@ internal sealed class JobStore(SqlDialect dialect, JobSignals signals)
         }
 
         return await command.ExecuteScalarAsync(ct) as string;
+    }
+
+    /// <summary>
+    /// PostgreSQL: claims and heartbeats commit without waiting for the WAL flush. Losing one in a crash only makes
+    /// the job claimable again (at-least-once, as any crash does), and the attempt's completion, which waits for the
+    /// flush, makes the claim before it durable too. It takes one disk flush out of every claim cycle.
+    /// </summary>
+    private async Task RelaxDurabilityAsync(DbConnection connection, DbTransaction transaction, CancellationToken ct)
+    {
+        if (postgres)
+        {
+            await using var command = Command(connection, transaction, "SET LOCAL synchronous_commit = off");
+            await command.ExecuteNonQueryAsync(ct);
+        }
     }
 
     private static void AddIdsAndAttempts(NpgsqlCommand command, IEnumerable<long> ids, IEnumerable<int> attempts)

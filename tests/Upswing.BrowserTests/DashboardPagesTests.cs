@@ -31,6 +31,7 @@ public sealed class DashboardPagesTests(ChromiumFixture fixture)
     [InlineData("/w/demo/experiments/discount-test")]
     [InlineData("/w/demo/events")]
     [InlineData("/w/demo/users/nobody")]
+    [InlineData("/w/demo/jobs")]
     public async Task Pages_HaveLabelledInputsAndLandmarks(string path)
     {
         await using var session = await BrowserSession.OpenAsync(fixture);

@@ -336,6 +336,9 @@ public abstract class JobsContract(JobsServerFixture fixture)
         var job = await GetAsync(id);
         Assert.Equal(1, job.Attempt);
         Assert.NotNull(job.AttemptedAt);
+        var metrics = await Server.Client.GetStringAsync("/metrics");
+        Assert.Matches("upswing_jobs_finished[a-z_]*\\{[^}]*kind=\"test\\.record\"[^}]*outcome=\"succeeded\"", metrics);
+        Assert.Contains("upswing_jobs_pickup_latency_seconds_bucket", metrics);
     }
 
     [Fact]

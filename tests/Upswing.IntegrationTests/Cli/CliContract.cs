@@ -43,6 +43,42 @@ public abstract class CliContract
     }
 
     [Fact]
+    public async Task Jobs_EnqueueListShowCancelRetryStats_FromTheCommandLine()
+    {
+        var db = await DatabaseAsync();
+        Assert.Equal(0, (await UpswingCliRunner.RunAsync(["migrate", .. db.CliArguments])).ExitCode);
+        var queue = Infrastructure.Unique("cli");
+
+        var enqueued = await UpswingCliRunner.RunAsync(["jobs", "enqueue", "upswing.sleep", "--args", "{\"milliseconds\":5}", "--queue", queue, .. db.CliArguments]);
+        Assert.True(enqueued.ExitCode == 0, enqueued.ToString());
+        var id = long.Parse(Assert.Single(enqueued.OutLines), System.Globalization.CultureInfo.InvariantCulture);
+        var many = await UpswingCliRunner.RunAsync(["jobs", "enqueue", "upswing.noop", "--count", "1500", "--queue", queue, .. db.CliArguments]);
+        Assert.Equal("1500 jobs enqueued", Assert.Single(many.OutLines));
+
+        var list = await UpswingCliRunner.RunAsync(["jobs", "list", "--queue", queue, "--kind", "upswing.sleep", .. db.CliArguments]);
+        var row = Assert.Single(list.OutLines).Split('\t');
+        Assert.Equal([id.ToString(System.Globalization.CultureInfo.InvariantCulture), "available", "upswing.sleep", queue], row[..4]);
+
+        Assert.Equal($"job {id}: cancelled", Assert.Single((await UpswingCliRunner.RunAsync(["jobs", "cancel", id.ToString(System.Globalization.CultureInfo.InvariantCulture), .. db.CliArguments])).OutLines));
+        var show = await UpswingCliRunner.RunAsync(["jobs", "show", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json", .. db.CliArguments]);
+        var job = System.Text.Json.Nodes.JsonNode.Parse(show.StdOut)!;
+        Assert.Equal("cancelled", job.Str("state"));
+        Assert.Equal(5, job["args"]!["milliseconds"]!.GetValue<int>());
+        Assert.Equal("Cancelled before it ran.", job["errors"]![0]!.Str("error"));
+
+        Assert.Equal("1 jobs retried", Assert.Single((await UpswingCliRunner.RunAsync(["jobs", "retry", "--state", "cancelled", "--queue", queue, .. db.CliArguments])).OutLines));
+        var stats = await UpswingCliRunner.RunAsync(["jobs", "stats", .. db.CliArguments]);
+        Assert.Contains($"{queue}\t1501\t0\t0\t0", stats.OutLines);
+        Assert.Contains(stats.OutLines, l => l.StartsWith("periodic: prune-jobs", StringComparison.Ordinal));
+
+        var unknown = await UpswingCliRunner.RunAsync(["jobs", "enqueue", "no.such.kind", .. db.CliArguments]);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("No handler is registered for the job kind 'no.such.kind'", unknown.StdErr);
+        var missing = await UpswingCliRunner.RunAsync(["jobs", "show", "999999999", .. db.CliArguments]);
+        Assert.Equal("upswing: No job 999999999.", missing.StdErr.Trim());
+    }
+
+    [Fact]
     public async Task Failures_ExitNonZero_WithOneLineOnStderr()
     {
         var db = await DatabaseAsync();

@@ -82,6 +82,26 @@ public abstract class JobProcessContract
         TryDelete(database.DataDir);
     }
 
+    [Fact]
+    public async Task Shutdown_LetsShortJobsFinish_AndReleasesTheOnesThatOutliveTheDeadline()
+    {
+        var database = await CreateDatabaseAsync();
+        var server = await UpswingTestServer.StartAsync(database, [new("Jobs:ShutdownTimeout", "00:00:01"), new("Jobs:PollInterval", "00:00:00.050")]);
+        var jobs = server.Services.GetRequiredService<JobQueue>();
+        var shortJob = (await jobs.EnqueueAsync(new SleepJob(300))).Id;
+        var longJob = (await jobs.EnqueueAsync(new SleepJob(600_000))).Id;
+        await WaitForAsync(database, shortJob, row => row.State == JobStates.Running, "the short job to run");
+        await WaitForAsync(database, longJob, row => row.State == JobStates.Running, "the long job to run");
+
+        await server.StopAsync();
+
+        Assert.Equal(JobStates.Succeeded, (await ReadAsync(database, shortJob)).State);
+        var released = await ReadAsync(database, longJob);
+        Assert.Equal(JobStates.Available, released.State);
+        Assert.Contains("node stopped", Assert.Single(released.Errors).Error, StringComparison.Ordinal);
+        TryDelete(database.DataDir);
+    }
+
     private static async Task<long> EnqueueAsync(TestDatabase database, SleepJob job)
     {
         // The in-process host migrates the database and enqueues; it runs no workers and is stopped before the processes start.

@@ -64,9 +64,12 @@ public sealed class PostgresServerFixture : ServerFixture
 {
     public override string ProviderName => "PostgreSQL";
 
-    protected override async Task<TestDatabase?> CreateDatabaseAsync()
+    protected override Task<TestDatabase?> CreateDatabaseAsync() => PostgresDatabaseAsync(GetType().Name);
+
+    /// <summary>A database named after the fixture on the shared cluster; null when PostgreSQL is not installed.</summary>
+    internal static async Task<TestDatabase?> PostgresDatabaseAsync(string name)
     {
         var cluster = await PostgresCluster.SharedAsync();
-        return cluster is null ? null : new TestDatabase(Upswing.Data.DatabaseProvider.Postgres, await cluster.CreateDatabaseAsync(GetType().Name), TestDatabase.Sqlite().DataDir);
+        return cluster is null ? null : new TestDatabase(Upswing.Data.DatabaseProvider.Postgres, await cluster.CreateDatabaseAsync(name), TestDatabase.Sqlite().DataDir);
     }
 }

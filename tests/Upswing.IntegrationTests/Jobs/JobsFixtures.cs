@@ -61,9 +61,5 @@ public sealed class JobsPostgresFixture : JobsServerFixture
 {
     public override string ProviderName => "PostgreSQL";
 
-    protected override async Task<TestDatabase?> CreateDatabaseAsync()
-    {
-        var cluster = await PostgresCluster.SharedAsync();
-        return cluster is null ? null : new TestDatabase(Upswing.Data.DatabaseProvider.Postgres, await cluster.CreateDatabaseAsync(GetType().Name), TestDatabase.Sqlite().DataDir);
-    }
+    protected override Task<TestDatabase?> CreateDatabaseAsync() => PostgresServerFixture.PostgresDatabaseAsync(GetType().Name);
 }

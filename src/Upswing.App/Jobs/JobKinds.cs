@@ -13,7 +13,7 @@ public sealed class JobKindOptions
 
     public int MaxAttempts { get; set; } = 25;
 
-    /// <summary>An attempt running longer than this has its token cancelled and fails.</summary>
+    /// <summary>An attempt running longer than this has its token cancelled and fails; <see cref="Timeout.InfiniteTimeSpan"/> for none.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The wait before attempt <c>n + 1</c> after attempt <c>n</c> failed; attempt⁴ seconds ± 10 % when null.</summary>

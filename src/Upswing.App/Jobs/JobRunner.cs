@@ -415,7 +415,14 @@ internal sealed partial class JobRunner : BackgroundService
 
         public StopReason Reason => (StopReason)Volatile.Read(ref reason);
 
-        public void TimeoutAfter(TimeSpan timeout) => cancellation.CancelAfter(timeout);
+        public void TimeoutAfter(TimeSpan timeout)
+        {
+            // Infinite.TotalMilliseconds is -1: no timeout. Beyond a timer's range (about 49 days) there is none either.
+            if (timeout > TimeSpan.Zero && timeout.TotalMilliseconds < uint.MaxValue - 1)
+            {
+                cancellation.CancelAfter(timeout);
+            }
+        }
 
         public void Stop(StopReason why)
         {

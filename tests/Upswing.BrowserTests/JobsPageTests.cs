@@ -19,6 +19,26 @@ public sealed class JobsPageTests(ChromiumFixture fixture)
     private const string NotFoundConsoleError = "the server responded with a status of 404 (Not Found)";
 
     [Fact]
+    public async Task JobsPage_RefreshesTheHealthAndTheList_WithoutAReload()
+    {
+        var ws = await fixture.Server.CreateWorkspaceAsync();
+        var queue = Infrastructure.Unique("q");
+        await EnqueueAsync(ws, queue, new SleepJob(600_000));
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.GotoAsync($"/w/{ws.Workspace.Slug}/jobs?env=production");
+        await Expect(page.GetByTestId("jobs-available")).ToHaveTextAsync("1");
+        await page.EvaluateAsync("() => { window.notReloaded = true; }");
+
+        var added = await EnqueueAsync(ws, queue, new SleepJob(600_000));
+
+        await Expect(page.GetByTestId("jobs-available")).ToHaveTextAsync("2", new() { Timeout = 15_000 });
+        await Expect(Row(page, added)).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        Assert.True(await page.EvaluateAsync<bool>("() => window.notReloaded === true"), "the page was reloaded");
+        await session.AssertNoProblemsAsync();
+    }
+
+    [Fact]
     public async Task JobsPage_ListsTheWorkspacesJobs_WithStatesHealthTilesAndFilters()
     {
         var ws = await fixture.Server.CreateWorkspaceAsync();

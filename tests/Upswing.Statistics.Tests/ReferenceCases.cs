@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Upswing.Statistics.Tests;
@@ -6,8 +5,6 @@ namespace Upswing.Statistics.Tests;
 /// <summary>Loads the bundled gbstats 0.8.0 reference values (TestData/NOTICE).</summary>
 public static class ReferenceCases
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     private static readonly Lazy<JsonArray> Cases = new(() => (JsonArray)Load("stats-cases.json")["cases"]!);
 
     /// <summary>Parses a TestData file; Python's bare <c>Infinity</c> (an unbounded CI end) becomes the string "Infinity".</summary>

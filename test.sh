@@ -33,7 +33,7 @@ echo "==> dotnet format --verify-no-changes"
 dotnet format Upswing.slnx --verify-no-changes --no-restore
 
 status=0
-for project in tests/Upswing.Evaluation.Tests tests/Upswing.App.Tests tests/Upswing.IntegrationTests tests/Upswing.Sdk.Tests tests/Upswing.BrowserTests; do
+for project in tests/Upswing.Evaluation.Tests tests/Upswing.Statistics.Tests tests/Upswing.App.Tests tests/Upswing.IntegrationTests tests/Upswing.Sdk.Tests tests/Upswing.BrowserTests; do
   echo "==> $project"
   dotnet test "$project" -c "$configuration" --no-build -nologo \
     --logger "trx;LogFilePrefix=$(basename "$project")" --results-directory "$results" || status=1

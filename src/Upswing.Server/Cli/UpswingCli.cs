@@ -31,6 +31,7 @@ internal static partial class UpswingCli
         root.Subcommands.Add(KeysCommand());
         root.Subcommands.Add(UsersCommand());
         root.Subcommands.Add(JobsCommand());
+        root.Subcommands.Add(StatsCommand());
         root.Subcommands.Add(VersionCommand());
         var parse = root.Parse(WithDefaultVerb(args));
         if (parse.Errors.Count > 0)

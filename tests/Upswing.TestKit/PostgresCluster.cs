@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
@@ -93,7 +91,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             await RunAsync("chown", ["postgres:postgres", directory], asPostgres: false);
         }
 
-        var port = FreePort();
+        var port = UpswingProcess.FreePort();
         await RunAsync(Path.Combine(binaries, "initdb"), ["-D", Path.Combine(directory, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], asRoot);
         await RunAsync(Path.Combine(binaries, "pg_ctl"),
             ["-D", Path.Combine(directory, "data"), "-l", Path.Combine(directory, "pg.log"), "-w", "-t", "30",
@@ -145,13 +143,6 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         Directory.Delete(directory, recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task RunAsync(string file, IReadOnlyList<string> args, bool asPostgres)

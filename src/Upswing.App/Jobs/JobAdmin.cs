@@ -122,7 +122,7 @@ public sealed class JobAdmin
         }
 
         var (sql, bind) = Where(filter);
-        var count = await store.RetryWhereAsync(WithWorkspace(sql, workspaceId), bind, workspaceId, time.GetUtcNow(), ct);
+        var count = await store.RetryWhereAsync(JobStore.ScopeFilter(sql, workspaceId), bind, workspaceId, time.GetUtcNow(), ct);
         await AuditAsync(workspaceId, actor, "job.bulk_retried", "filter", new { filter.State, filter.Kind, filter.Queue, count }, ct);
         return count;
     }
@@ -141,7 +141,7 @@ public sealed class JobAdmin
         }
 
         var (sql, bind) = Where(filter);
-        var result = await store.CancelWhereAsync(WithWorkspace(sql, workspaceId), bind, workspaceId, time.GetUtcNow(), ct);
+        var result = await store.CancelWhereAsync(JobStore.ScopeFilter(sql, workspaceId), bind, workspaceId, time.GetUtcNow(), ct);
         await AuditAsync(workspaceId, actor, "job.bulk_cancelled", "filter", new { filter.State, filter.Kind, filter.Queue, result.Cancelled, result.Requested }, ct);
         return result;
     }
@@ -259,8 +259,6 @@ public sealed class JobAdmin
         }
         );
     }
-
-    private static string WithWorkspace(string sql, Guid? workspaceId) => workspaceId is null ? sql : sql + " AND workspace_id = @workspace";
 
     private static JobDto ToDto(Job job) => new(
         job.Id, job.WorkspaceId, job.Kind, job.Queue, job.State, job.Priority, job.Attempt, job.MaxAttempts, ParseArgs(job.Args),

@@ -562,7 +562,8 @@ internal sealed class JobStore(SqlDialect dialect, JobSignals signals)
         }
     }
 
-    private static string ScopeFilter(string filter, Guid? workspaceId) => workspaceId is null ? filter : filter + " AND workspace_id = @workspace";
+    /// <summary>Adds the workspace condition (parameter @workspace) when the caller is a workspace.</summary>
+    internal static string ScopeFilter(string filter, Guid? workspaceId) => workspaceId is null ? filter : filter + " AND workspace_id = @workspace";
 
     private void BindFilter(DbCommand command, Action<DbCommand> bind, Guid? workspaceId, DateTimeOffset now)
     {

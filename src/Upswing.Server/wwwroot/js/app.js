@@ -10,17 +10,44 @@
       var chart = window.echarts.init(el, null, { renderer: "svg" });
       // Several series get a legend (click a name to hide it); "stack" piles them up per label.
       var legend = spec.series.length > 1;
+      var unit = spec.unit || "";
+      var palette = ["#3557c5", "#1d8a5a", "#b4541c", "#7a3fb0", "#0f7f8c", "#b8325e", "#6b6f12", "#66707d"];
+      var series = [];
+      spec.series.forEach(function (s, i) {
+        var color = palette[i % palette.length];
+        series.push({ name: s.name, type: spec.type || "bar", stack: spec.stack ? "all" : undefined, data: s.data, connectNulls: true, itemStyle: { color: color }, lineStyle: s.band ? { color: color } : undefined });
+        if (!s.band) return;
+        // An interval band: an invisible line at the lower end and the width stacked on it as a shaded area.
+        var key = "band" + i;
+        series.push({ name: s.name, type: "line", stack: key, stackStrategy: "all", data: s.band.lower, lineStyle: { opacity: 0 }, symbol: "none", silent: true, connectNulls: true });
+        series.push({
+          name: s.name, type: "line", stack: key, stackStrategy: "all", symbol: "none", silent: true, connectNulls: true, lineStyle: { opacity: 0 },
+          areaStyle: { color: color, opacity: 0.15 },
+          data: s.band.upper.map(function (u, j) { var l = s.band.lower[j]; return u == null || l == null ? null : u - l; })
+        });
+      });
+      var format = function (v) { return v == null ? "–" : (spec.decimals ? Number(v).toFixed(2) : v) + unit; };
       chart.setOption({
         animation: false,
-        grid: { left: 40, right: 16, top: legend ? 40 : 16, bottom: 28 },
-        legend: legend ? { type: "scroll", top: 0 } : undefined,
-        tooltip: { trigger: "axis" },
+        grid: { left: spec.decimals ? 56 : 40, right: 16, top: legend ? 40 : 16, bottom: 28 },
+        legend: legend ? { type: "scroll", top: 0, data: spec.series.map(function (s) { return s.name; }) } : undefined,
+        tooltip: {
+          trigger: "axis",
+          // One line per series with its interval; the band's helper series are left out.
+          formatter: function (params) {
+            if (!params.length) return "";
+            var i = params[0].dataIndex;
+            return [params[0].axisValueLabel].concat(spec.series.map(function (s) {
+              var line = s.name + ": " + format(s.data[i]);
+              if (s.band) line += " (" + format(s.band.lower[i]) + " to " + format(s.band.upper[i]) + ")";
+              return line;
+            })).join("<br>");
+          }
+        },
         xAxis: { type: "category", data: spec.labels },
-        yAxis: { type: "value", minInterval: 1 },
-        color: ["#3557c5", "#1d8a5a", "#b4541c", "#7a3fb0", "#0f7f8c", "#b8325e", "#6b6f12", "#66707d"],
-        series: spec.series.map(function (s) {
-          return { name: s.name, type: spec.type || "bar", stack: spec.stack ? "all" : undefined, data: s.data };
-        })
+        yAxis: spec.decimals ? { type: "value", scale: true, axisLabel: { formatter: "{value}" + unit } } : { type: "value", minInterval: 1 },
+        color: palette,
+        series: series
       });
       el.dataset.rendered = "1";
       window.addEventListener("resize", function () { chart.resize(); });

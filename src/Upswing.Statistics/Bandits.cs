@@ -1,15 +1,5 @@
 namespace Upswing.Statistics;
 
-/// <summary>Whether larger or smaller values of a metric are better.</summary>
-public enum MetricDirection
-{
-    /// <summary>The arm with the largest mean is best (conversions, revenue).</summary>
-    HigherIsBetter,
-
-    /// <summary>The arm with the smallest mean is best (latency, churn).</summary>
-    LowerIsBetter,
-}
-
 /// <summary>Settings of a top-two Thompson sampling reweighting.</summary>
 public sealed record BanditOptions
 {
@@ -28,8 +18,8 @@ public sealed record BanditOptions
     /// <summary>Units every arm needs before the weights move; default 100.</summary>
     public double MinUnitsPerArm { get; init; } = 100;
 
-    /// <summary>Which way is better; default higher.</summary>
-    public MetricDirection Direction { get; init; } = MetricDirection.HigherIsBetter;
+    /// <summary>Which way is better; default up (the largest mean is best).</summary>
+    public MetricGoal Goal { get; init; } = MetricGoal.Increase;
 
     /// <summary>Weights in force now, returned (normalised) while the minimum sample is not reached; equal when omitted.</summary>
     public IReadOnlyList<double>? CurrentWeights { get; init; }
@@ -79,7 +69,7 @@ public static class Bandits
         }
 
         var draws = options.Draws;
-        var sign = options.Direction == MetricDirection.HigherIsBetter ? 1.0 : -1.0;
+        var sign = options.Goal == MetricGoal.Increase ? 1.0 : -1.0;
         var means = new double[k];
         var sds = new double[k];
         for (var i = 0; i < k; i++)

@@ -92,7 +92,7 @@ public sealed class BanditsTests
     }
 
     [Fact]
-    public void TopTwoThompson_LowerIsBetter_FavoursTheSmallestMean()
+    public void TopTwoThompson_DecreaseGoal_FavoursTheSmallestMean()
     {
         UnitEstimate[] arms =
         [
@@ -102,7 +102,7 @@ public sealed class BanditsTests
         ];
 
         var higher = Bandits.TopTwoThompson(arms, new BanditOptions { Seed = 9, TopTwoBeta = 1 });
-        var lower = Bandits.TopTwoThompson(arms, new BanditOptions { Seed = 9, TopTwoBeta = 1, Direction = MetricDirection.LowerIsBetter });
+        var lower = Bandits.TopTwoThompson(arms, new BanditOptions { Seed = 9, TopTwoBeta = 1, Goal = MetricGoal.Decrease });
 
         Assert.Equal(2, IndexOfMax(higher.Weights));
         Assert.Equal(1, IndexOfMax(lower.Weights));

@@ -2,6 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Upswing.Access;
+using Upswing.Analytics;
+using Upswing.Common;
 using Upswing.TestKit;
 
 namespace Upswing.IntegrationTests.Analytics;
@@ -268,6 +272,50 @@ public abstract class MetricsContract(ServerFixture fixture)
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
             Assert.Equal("urn:upswing:problem:not-found", (await response.ReadAsync()).Str("type"));
         }
+    }
+
+    [Fact]
+    public async Task GetMany_ReturnsTheKnownMetricsByKey_WithTheirStatisticsKinds()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        var revenue = (await CreateAsync(api, new { type = "sum", @event = "Order Completed", valueProperty = "total" })).Str("key");
+        var bought = (await CreateAsync(api, new { type = "binomial", @event = "Order Completed" })).Str("key");
+        var aov = (await CreateAsync(api, new { type = "ratio", numerator = revenue, denominator = bought })).Str("key");
+
+        var found = await Server.WithServicesAsync(services =>
+            services.GetRequiredService<MetricService>().GetManyAsync(ws.Workspace.Id, [aov, revenue, bought, revenue, "no-such-metric"], default));
+
+        Assert.Equal(new[] { aov, revenue, bought }.Order(StringComparer.Ordinal), found.Select(m => m.Key));
+        Assert.Equal(
+            new Dictionary<string, string> { [aov] = "ratio", [revenue] = "mean", [bought] = "proportion" },
+            found.ToDictionary(m => m.Key, m => m.StatisticsKind()));
+        var other = await Server.CreateWorkspaceAsync();
+        Assert.Empty(await Server.WithServicesAsync(services => services.GetRequiredService<MetricService>().GetManyAsync(other.Workspace.Id, [aov], default)));
+    }
+
+    [Fact]
+    public async Task Viewer_CannotCreateUpdateOrDeleteMetrics()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        using var api = Server.NewClient(ws.SecretKey);
+        var key = (await CreateAsync(api, new { type = "count", @event = "Page Viewed" })).Str("key");
+        var viewer = new WorkspaceContext(ws.Workspace.Id, WorkspaceRole.Viewer, Actor.Cli);
+        var request = new MetricRequest(Infrastructure.Unique("m"), "M", null, "count", "Page Viewed", null, null, null, null, null, null, null, null, null, null);
+
+        var failures = await Server.WithServicesAsync(async services =>
+        {
+            var metrics = services.GetRequiredService<MetricService>();
+            return new[]
+            {
+                (await metrics.CreateAsync(viewer, request, default)).Failure,
+                (await metrics.UpdateAsync(viewer, key, request with { Key = null, Name = "Renamed" }, default)).Failure,
+                (await metrics.DeleteAsync(viewer, key, default)).Failure,
+            };
+        });
+
+        Assert.All(failures, f => Assert.Equal(FailureKind.Forbidden, f?.Kind));
+        Assert.Equal("A metric", (await (await api.GetAsync($"/api/v1/metrics/{key}")).ReadOkAsync()).Str("name"));
     }
 
     private static string WithoutTimes(JsonNode metric)

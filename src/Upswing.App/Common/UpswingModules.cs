@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Upswing.Access;
+using Upswing.Analytics;
 using Upswing.Audit;
 using Upswing.Data;
 using Upswing.Demo;
@@ -25,6 +26,7 @@ public static class UpswingModules
         builder.AddFlags();
         builder.AddExperiments();
         builder.AddEvents();
+        builder.AddAnalytics();
         builder.Services.AddScoped<DemoData>();
         return builder;
     }

@@ -30,6 +30,9 @@ public abstract class SqlDialect
     /// <summary>Reads a point in time written as <see cref="Value(DateTimeOffset)"/>.</summary>
     public abstract DateTimeOffset ReadTime(DbDataReader reader, int ordinal);
 
+    /// <summary>Reads a calendar day written as <see cref="Value(DateOnly)"/>.</summary>
+    public abstract DateOnly ReadDay(DbDataReader reader, int ordinal);
+
     /// <summary>
     /// Tells every node sharing the database that something changed (PostgreSQL NOTIFY, delivered after the
     /// caller's commit). A no-op on the embedded database, where there is only one node.
@@ -65,6 +68,9 @@ internal sealed class SqliteDialect(DatabaseOptions options, SqlitePragmas pragm
 
     public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
+    public override DateOnly ReadDay(DbDataReader reader, int ordinal) =>
+        DateOnly.ParseExact(reader.GetString(ordinal), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     public override Task NotifyAsync(string channel, string payload, CancellationToken ct) => Task.CompletedTask;
 
     public override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct)
@@ -90,6 +96,8 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
     public override object Value(DateOnly value) => value;
 
     public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    public override DateOnly ReadDay(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateOnly>(ordinal);
 
     public override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct) =>
         await dataSource.OpenConnectionAsync(ct);

@@ -212,6 +212,185 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("ExperimentKey")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("experiment_key");
+
+                    b.Property<string>("MetricKey")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("metric_key");
+
+                    b.Property<int>("Variation")
+                        .HasColumnType("integer")
+                        .HasColumnName("variation");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<double?>("DenominatorSum")
+                        .HasColumnType("double precision")
+                        .HasColumnName("denominator_sum");
+
+                    b.Property<double?>("DenominatorSumSquares")
+                        .HasColumnType("double precision")
+                        .HasColumnName("denominator_sum_squares");
+
+                    b.Property<double?>("PreSum")
+                        .HasColumnType("double precision")
+                        .HasColumnName("pre_sum");
+
+                    b.Property<double?>("PreSumSquares")
+                        .HasColumnType("double precision")
+                        .HasColumnName("pre_sum_squares");
+
+                    b.Property<double>("Sum")
+                        .HasColumnType("double precision")
+                        .HasColumnName("sum");
+
+                    b.Property<double?>("SumProducts")
+                        .HasColumnType("double precision")
+                        .HasColumnName("sum_products");
+
+                    b.Property<double?>("SumProductsPre")
+                        .HasColumnType("double precision")
+                        .HasColumnName("sum_products_pre");
+
+                    b.Property<double>("SumSquares")
+                        .HasColumnType("double precision")
+                        .HasColumnName("sum_squares");
+
+                    b.Property<long>("Units")
+                        .HasColumnType("bigint")
+                        .HasColumnName("units");
+
+                    b.HasKey("WorkspaceId", "ExperimentKey", "MetricKey", "Variation", "Day");
+
+                    b.ToTable("experiment_metric_rollups", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CappingType")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("capping_type");
+
+                    b.Property<double?>("CappingValue")
+                        .HasColumnType("double precision")
+                        .HasColumnName("capping_value");
+
+                    b.Property<int?>("ConversionWindowHours")
+                        .HasColumnType("integer")
+                        .HasColumnName("conversion_window_hours");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int?>("CupedPreDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("cuped_pre_days");
+
+                    b.Property<string>("Denominator")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("denominator");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Direction")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("direction");
+
+                    b.Property<string>("Event")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event");
+
+                    b.Property<string>("Filters")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("filters");
+
+                    b.Property<bool>("Guardrail")
+                        .HasColumnType("boolean")
+                        .HasColumnName("guardrail");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Numerator")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("numerator");
+
+                    b.Property<int?>("RetentionDay")
+                        .HasColumnType("integer")
+                        .HasColumnName("retention_day");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("type");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("ValueProperty")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("value_property");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("metric_definitions", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Audit.AuditEntry", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1282,6 +1461,24 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Upswing.Events.EventDefinition", b =>

@@ -205,6 +205,185 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("ExperimentKey")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("experiment_key");
+
+                    b.Property<string>("MetricKey")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("metric_key");
+
+                    b.Property<int>("Variation")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("variation");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("day");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("computed_at");
+
+                    b.Property<double?>("DenominatorSum")
+                        .HasColumnType("REAL")
+                        .HasColumnName("denominator_sum");
+
+                    b.Property<double?>("DenominatorSumSquares")
+                        .HasColumnType("REAL")
+                        .HasColumnName("denominator_sum_squares");
+
+                    b.Property<double?>("PreSum")
+                        .HasColumnType("REAL")
+                        .HasColumnName("pre_sum");
+
+                    b.Property<double?>("PreSumSquares")
+                        .HasColumnType("REAL")
+                        .HasColumnName("pre_sum_squares");
+
+                    b.Property<double>("Sum")
+                        .HasColumnType("REAL")
+                        .HasColumnName("sum");
+
+                    b.Property<double?>("SumProducts")
+                        .HasColumnType("REAL")
+                        .HasColumnName("sum_products");
+
+                    b.Property<double?>("SumProductsPre")
+                        .HasColumnType("REAL")
+                        .HasColumnName("sum_products_pre");
+
+                    b.Property<double>("SumSquares")
+                        .HasColumnType("REAL")
+                        .HasColumnName("sum_squares");
+
+                    b.Property<long>("Units")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("units");
+
+                    b.HasKey("WorkspaceId", "ExperimentKey", "MetricKey", "Variation", "Day");
+
+                    b.ToTable("experiment_metric_rollups", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CappingType")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("capping_type");
+
+                    b.Property<double?>("CappingValue")
+                        .HasColumnType("REAL")
+                        .HasColumnName("capping_value");
+
+                    b.Property<int?>("ConversionWindowHours")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("conversion_window_hours");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<int?>("CupedPreDays")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cuped_pre_days");
+
+                    b.Property<string>("Denominator")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("denominator");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Direction")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("direction");
+
+                    b.Property<string>("Event")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("event");
+
+                    b.Property<string>("Filters")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("filters");
+
+                    b.Property<bool>("Guardrail")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("guardrail");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Numerator")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("numerator");
+
+                    b.Property<int?>("RetentionDay")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("retention_day");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("type");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("ValueProperty")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("value_property");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("metric_definitions", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Audit.AuditEntry", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1273,6 +1452,24 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Upswing.Events.EventDefinition", b =>

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Upswing.Access;
+using Upswing.Analytics;
 using Upswing.Audit;
 using Upswing.Common;
 using Upswing.Common.Http;
@@ -96,6 +97,7 @@ internal static class UpswingWebApp
         app.MapFlags();
         app.MapExperiments();
         app.MapEvents();
+        app.MapAnalytics();
         app.MapJobs();
         app.MapDashboard();
         mapExtra?.Invoke(app);

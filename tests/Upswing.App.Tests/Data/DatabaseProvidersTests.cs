@@ -58,5 +58,7 @@ public sealed class DatabaseProvidersTests
         public override object Value(DateOnly value) => value;
 
         public override DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int ordinal) => throw new NotSupportedException();
+
+        public override DateOnly ReadDay(System.Data.Common.DbDataReader reader, int ordinal) => throw new NotSupportedException();
     }
 }

@@ -28,6 +28,9 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
 
         /// <summary>B's jobs on a queue no worker serves: one waiting, one cancelled.</summary>
         public (string Queue, long Available, long Cancelled) BJobs { get; init; }
+
+        /// <summary>B's metric definition.</summary>
+        public (string Key, string Id) BMetric { get; init; }
     }
 
     private static readonly Probe[] Probes =
@@ -200,6 +203,23 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             Assert.Equal(0, (await response.ReadOkAsync())["retried"]!.GetValue<int>());
             Assert.Equal("cancelled", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Cancelled}")).ReadOkAsync()).Str("state"));
         }),
+        new("GET", "/api/v1/metrics/", _ => "/api/v1/metrics", null, ListExcludesOrEmpty(r => r.BMetric.Id)),
+        new("GET", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, NotFound),
+        new("POST", "/api/v1/metrics/", _ => "/api/v1/metrics", new { key = "intruder-metric", name = "Intruder", type = "count", @event = "Intruded" }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder-metric", await r.Owner.GetStringAsync("/api/v1/metrics"));
+        }),
+        new("PATCH", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", new { name = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.DoesNotContain("hijacked", await r.Owner.GetStringAsync($"/api/v1/metrics/{r.BMetric.Key}"));
+        }),
+        new("DELETE", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/metrics/{r.BMetric.Key}")).StatusCode);
+        }),
     ];
 
     public static TheoryData<string> ProbeNames() => new(Probes.Select(p => $"{p.Method} {p.Route}"));
@@ -256,12 +276,14 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var waiting = await jobs.EnqueueAsync(new SleepJob(1), new EnqueueOptions { Queue = jobQueue, WorkspaceId = b.Workspace.Id });
         var cancelled = await jobs.EnqueueAsync(new SleepJob(1), new EnqueueOptions { Queue = jobQueue, WorkspaceId = b.Workspace.Id });
         await (await owner.PostAsync($"/api/v1/jobs/{cancelled.Id}/cancel", null)).ReadOkAsync();
+        var metric = await (await owner.PostAsJsonAsync("/api/v1/metrics", new { key = Infrastructure.Unique("b-metric"), name = "B metric", type = "binomial", @event = eventName })).ReadOkAsync();
         return new Resources(
             a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
             experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner)
         {
             BEvents = (userId, eventName, stored[0]!.Str("id"), quarantined[0]!.Str("id"), definition.Str("id")),
             BJobs = (jobQueue, waiting.Id, cancelled.Id),
+            BMetric = (metric.Str("key"), metric.Str("id")),
         };
     }
 

@@ -90,6 +90,12 @@ public sealed class MalformedRequestTests(SqliteServerFixture fixture) : IClassF
         new("unknown feature", "PATCH", "/api/v1/features/nope", "Bearer " + Secret, "application/json", Utf8("{}"), 404, "not-found"),
         new("saved group of an unknown type", "POST", "/api/v1/saved-groups", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"g\",\"name\":\"G\",\"type\":\"magic\"}"), 400, "validation"),
         new("saved group values not a list", "POST", "/api/v1/saved-groups", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"g\",\"name\":\"G\",\"type\":\"list\",\"values\":\"a,b\"}"), 400, "bad-request"),
+        new("metric type as a number", "POST", "/api/v1/metrics", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"m\",\"name\":\"M\",\"type\":5,\"event\":\"e\"}"), 400, "bad-request"),
+        new("metric filters not a list", "POST", "/api/v1/metrics", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"m\",\"name\":\"M\",\"type\":\"count\",\"event\":\"e\",\"filters\":{\"property\":\"a\"}}"), 400, "bad-request"),
+        new("metric capping as an array", "POST", "/api/v1/metrics", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"m\",\"name\":\"M\",\"type\":\"count\",\"event\":\"e\",\"capping\":[1]}"), 400, "validation"),
+        new("metric capping value as text", "POST", "/api/v1/metrics", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"m\",\"name\":\"M\",\"type\":\"sum\",\"event\":\"e\",\"valueProperty\":\"v\",\"capping\":{\"type\":\"absolute\",\"value\":\"1e999\"}}"), 400, "validation"),
+        new("metric filter value nested too deep", "POST", "/api/v1/metrics", "Bearer " + Secret, "application/json", Utf8("{\"key\":\"m\",\"name\":\"M\",\"type\":\"count\",\"event\":\"e\",\"filters\":[{\"property\":\"p\",\"operator\":\"in\",\"value\":[[1]]}]}"), 400, "validation"),
+        new("unknown metric", "PATCH", "/api/v1/metrics/nope", "Bearer " + Secret, "application/json", Utf8("{}"), 404, "not-found"),
 
         // Query strings.
         new("audit limit zero", "GET", "/api/v1/audit?limit=0", "Bearer " + Secret, null, null, 400, "validation"),

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Upswing.Common;
+using Upswing.Common.Http;
+
+namespace Upswing.Analytics;
+
+/// <summary>Analytics: metric definitions and the daily experiment metric rollups the results endpoint reads.</summary>
+public static class AnalyticsModule
+{
+    public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddScoped<MetricService>();
+        builder.Services.AddScoped<ExperimentMetricRollups>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapAnalytics(this IEndpointRouteBuilder app)
+    {
+        var metrics = app.MapManagementGroup("/metrics", "Metrics");
+        metrics.MapGet("/", ListMetrics).WithName("ListMetrics").WithSummary("The workspace's metric definitions, by key.");
+        metrics.MapGet("/{key}", GetMetric).WithName("GetMetric").WithSummary("One metric definition.");
+        metrics.MapPost("/", CreateMetric).WithName("CreateMetric")
+            .WithSummary("Defines a metric: binomial, count, sum, mean, ratio (of two other metrics) or retention, from an event and its property filters.");
+        metrics.MapPatch("/{key}", UpdateMetric).WithName("UpdateMetric")
+            .WithSummary("Changes a metric's definition; only the fields present change, and the key stays.");
+        metrics.MapDelete("/{key}", DeleteMetric).WithName("DeleteMetric").WithSummary("Deletes a metric that no ratio metric uses.");
+        return app;
+    }
+
+    private static async Task<Ok<IReadOnlyList<MetricDto>>> ListMetrics(WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>
+        TypedResults.Ok(await metrics.ListAsync(caller.WorkspaceId, ct));
+
+    private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> GetMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>
+        await metrics.GetAsync(caller.WorkspaceId, key, ct) is { } metric ? TypedResults.Ok(metric) : Problems.NotFoundProblem($"No metric with key '{key}'.");
+
+    private static async Task<Results<Created<MetricDto>, ProblemHttpResult>> CreateMetric(MetricRequest request, WorkspaceContext caller, MetricService metrics, CancellationToken ct)
+    {
+        var result = await metrics.CreateAsync(caller, request, ct);
+        return result.Succeeded ? TypedResults.Created($"/api/v1/metrics/{result.Value!.Key}", result.Value) : result.Failure!.ToProblem();
+    }
+
+    private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> UpdateMetric(string key, MetricRequest request, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>
+        (await metrics.UpdateAsync(caller, key, request, ct)).ToOkOrProblem();
+
+    private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>
+        (await metrics.DeleteAsync(caller, key, ct)).ToOkOrProblem();
+}

@@ -94,6 +94,9 @@ public sealed record ExperimentAnalysisInput(AnalysisInput Settings, IReadOnlyLi
 {
     /// <summary>Adjustment applied to primary and secondary p-values (frequentist engine); the decision uses the adjusted values.</summary>
     public PValueCorrection Correction { get; init; } = PValueCorrection.HolmBonferroni;
+
+    /// <summary>Names of the variations for the recommendation's reason; "variation i" when omitted.</summary>
+    public IReadOnlyList<string>? VariationNames { get; init; }
 }
 
 /// <summary>SRM check of the assigned units against the weights.</summary>

@@ -110,7 +110,7 @@ public static class ExperimentAnalyzer
             metrics[m] = new MetricAnalysis(metric.Key, metric.Metric, metric.Role, metric.Goal, variations, worst, null);
         }
 
-        return new ExperimentAnalysis(srm, metrics, Recommend(srm, metrics, k));
+        return new ExperimentAnalysis(srm, metrics, Recommend(srm, metrics, k, input.VariationNames));
     }
 
     /// <summary>Adjusted p-values per metric and variation for the family of primary and secondary metrics × treatments.</summary>
@@ -186,7 +186,7 @@ public static class ExperimentAnalyzer
         return better > threshold ? EffectVerdict.Winning : better < 1 - threshold ? EffectVerdict.Losing : EffectVerdict.Inconclusive;
     }
 
-    private static Recommendation Recommend(SrmCheck srm, MetricAnalysis[] metrics, int k)
+    private static Recommendation Recommend(SrmCheck srm, MetricAnalysis[] metrics, int k, IReadOnlyList<string>? names)
     {
         if (srm.Mismatch)
         {
@@ -208,7 +208,7 @@ public static class ExperimentAnalyzer
             if (failing.Count > 0 || losing.Count > 0)
             {
                 worst ??= v;
-                harm.Add(Invariant($"variation {v} {Describe(losing, failing)}"));
+                harm.Add($"{Name(names, v)} {Describe(losing, failing)}");
                 continue;
             }
 
@@ -229,7 +229,7 @@ public static class ExperimentAnalyzer
         {
             var warnings = guardrails.Where(g => Status(g, s) == GuardrailStatus.Warning).Select(g => g.Key).ToList();
             var wins = string.Join(", ", primaries.Where(p => Verdict(p, s) == EffectVerdict.Winning).Select(p => p.Key));
-            var reason = Invariant($"Variation {s} wins on {wins} and fails no guardrail.");
+            var reason = $"{Name(names, s)} wins on {wins} and fails no guardrail.";
             if (warnings.Count > 0)
             {
                 reason += Invariant($" Watch the guardrails with warnings: {string.Join(", ", warnings)}.");
@@ -247,6 +247,8 @@ public static class ExperimentAnalyzer
             ? "The experiment has no primary metric to decide on; keep collecting data and read the results yourself."
             : "No treatment is significantly better or worse on a primary metric yet, and no guardrail fails: keep it running.");
     }
+
+    private static string Name(IReadOnlyList<string>? names, int v) => names is not null && v < names.Count ? names[v] : Invariant($"variation {v}");
 
     private static string Describe(List<string> losing, List<string> failing)
     {

@@ -159,10 +159,47 @@ public sealed class ExperimentsPageTests(ChromiumFixture fixture)
         await page.GotoAsync("/w/demo/experiments/discount-test?env=production");
         await Expect(page.Locator("table.variations tbody tr")).ToHaveCountAsync(3);
         await Expect(page.Locator("table.linked")).ToContainTextAsync("shop-discount");
-        await Expect(page.Locator(".chart svg")).ToBeVisibleAsync();
+        await Expect(page.Locator(".small-chart svg")).ToBeVisibleAsync();
         await Expect(page.Locator("main form[method='post']")).ToHaveCountAsync(0);
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Pause" })).ToHaveCountAsync(0);
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Stop" })).ToHaveCountAsync(0);
+        await session.AssertNoProblemsAsync();
+    }
+
+    [Fact]
+    public async Task Results_ShowTheRecommendationForestPlotAndSeries_AndFollowTheSettings()
+    {
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.GotoAsync("/w/demo/experiments/discount-test?env=production");
+
+        // The demo's simulated rollups: 10 % off wins on purchases cleanly; 20 % off also raises refunds.
+        var results = page.GetByTestId("results");
+        await Expect(results.GetByTestId("recommendation")).ToHaveAttributeAsync("data-kind", "ship");
+        await Expect(results.GetByTestId("recommendation")).ToContainTextAsync("Ship 10 % off");
+        await Expect(results.GetByTestId("srm")).ToContainTextAsync("as expected");
+        var purchase = results.Locator("[data-metric='purchase']");
+        await Expect(purchase.Locator("tbody tr")).ToHaveCountAsync(3);
+        await Expect(purchase.Locator("tr[data-variation='ten'] [data-testid='verdict']")).ToHaveTextAsync("winning");
+        await Expect(purchase.Locator("tr[data-variation='ten'] svg.ci-bar.winning title")).ToContainTextAsync("95% confidence interval");
+        await Expect(purchase.Locator("tr[data-variation='ten'] [data-testid='adjusted-p']")).Not.ToBeEmptyAsync();
+        await Expect(purchase.Locator("th abbr[title*='Holm-Bonferroni']")).ToHaveCountAsync(1);
+        await Expect(purchase.Locator(".results-chart svg")).ToBeVisibleAsync();
+        await Expect(results.GetByTestId("recommendation")).ToContainTextAsync("10 % off wins on purchase");
+        await Expect(results.Locator("[data-metric='refund'] [data-testid='guardrail']")).ToHaveTextAsync("guardrail failing");
+        await Expect(results.Locator("[data-metric='refund'] tr[data-variation='twenty'] [data-testid='verdict']")).ToHaveTextAsync("failing");
+        await session.ScreenshotAsync("experiment-results.png");
+
+        // The settings form is a plain GET: the Bayesian engine shows chance to win instead of p-values.
+        await results.GetByLabel("Engine").SelectOptionAsync("bayesian");
+        await results.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("engine=bayesian"));
+        await Expect(purchase.Locator("tr[data-variation='ten'] [data-testid='chance']")).ToContainTextAsync("%");
+        await Expect(purchase.Locator("[data-testid='p']")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("results").GetByLabel("Engine")).ToHaveValueAsync("bayesian");
+
+        await page.GotoAsync("/w/demo/experiments/headline-test?env=production");
+        await Expect(page.GetByTestId("recommendation")).ToHaveAttributeAsync("data-kind", "keep-running");
         await session.AssertNoProblemsAsync();
     }
 

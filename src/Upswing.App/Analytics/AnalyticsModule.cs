@@ -16,6 +16,7 @@ public static class AnalyticsModule
     {
         builder.Services.AddScoped<MetricService>();
         builder.Services.AddScoped<ExperimentMetricRollups>();
+        builder.Services.AddScoped<ExperimentResultsService>();
         return builder;
     }
 
@@ -29,6 +30,9 @@ public static class AnalyticsModule
         metrics.MapPatch("/{key}", UpdateMetric).WithName("UpdateMetric")
             .WithSummary("Changes a metric's definition; only the fields present change, and the key stays.");
         metrics.MapDelete("/{key}", DeleteMetric).WithName("DeleteMetric").WithSummary("Deletes a metric that no ratio metric uses.");
+
+        app.MapManagementGroup("/experiments", "Experiments").MapGet("/{key}/results", GetExperimentResults).WithName("GetExperimentResults")
+            .WithSummary("Per metric and variation: estimate, interval, p-value (raw and adjusted) or chance to win, verdict, guardrail status, a cumulative daily series; the SRM check and a recommendation.");
         return app;
     }
 
@@ -46,6 +50,17 @@ public static class AnalyticsModule
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> UpdateMetric(string key, MetricRequest request, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>
         (await metrics.UpdateAsync(caller, key, request, ct)).ToOkOrProblem();
+
+    /// <summary>Query: engine (frequentist|bayesian), differenceType (relative|absolute), correction (holm|bh|none), alpha, sequential, cuped.</summary>
+    private static async Task<Results<Ok<ExperimentResultsDto>, ProblemHttpResult>> GetExperimentResults(
+        string key, string? engine, string? differenceType, string? correction, string? alpha, string? sequential, string? cuped,
+        WorkspaceContext caller, ExperimentResultsService results, CancellationToken ct)
+    {
+        var settings = ExperimentResultsService.ParseSettings(engine, differenceType, correction, alpha, sequential, cuped);
+        return settings.Succeeded
+            ? (await results.GetAsync(caller.WorkspaceId, key, settings.Value!, ct)).ToOkOrProblem()
+            : settings.Failure!.ToProblem();
+    }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>
         (await metrics.DeleteAsync(caller, key, ct)).ToOkOrProblem();

@@ -93,6 +93,7 @@ public static class ExperimentResultsBuilder
         var analysis = ExperimentAnalyzer.Analyze(new ExperimentAnalysisInput(engineSettings, units, [.. inputs.Where(i => !errors.ContainsKey(i.Key))])
         {
             Correction = settings.Correction,
+            VariationNames = [.. experiment.Variations.Select(v => v.Name)],
         });
 
         var analysed = analysis.Metrics.ToDictionary(m => m.Key, StringComparer.Ordinal);

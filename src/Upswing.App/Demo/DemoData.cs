@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Upswing.Access;
+using Upswing.Analytics;
 using Upswing.Common;
 using Upswing.Experiments;
 using Upswing.Flags;
@@ -13,7 +14,8 @@ namespace Upswing.Demo;
 /// own demo content here through their public services. Running it twice changes nothing.
 /// </summary>
 public sealed class DemoData(
-    WorkspaceService workspaces, MemberService members, ApiKeyService keys, FeatureService features, SavedGroupService savedGroups, ExperimentService experiments, HoldoutService holdouts)
+    WorkspaceService workspaces, MemberService members, ApiKeyService keys, FeatureService features, SavedGroupService savedGroups, ExperimentService experiments, HoldoutService holdouts,
+    MetricService metrics, ExperimentMetricRollups rollups, TimeProvider time)
 {
     public const string Slug = "demo";
 
@@ -44,8 +46,10 @@ public sealed class DemoData(
         await keys.CreateAsync(caller, ApiKeyKind.Client, "production", "Web app (production)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Client, "development", "Web app (staging)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Secret, null, "Backend services", ct);
+        await SeedMetricsAsync(caller, ct);
         await SeedExperimentsAsync(caller, ct);
         await SeedFlagsAsync(caller, ct);
+        await SeedResultsAsync(workspace.Id, ct);
         return workspace;
     }
 
@@ -96,6 +100,88 @@ public sealed class DemoData(
         Must(await experiments.CreateAsync(caller, new CreateExperimentRequest(
             "trading-post", "Critter trading post", "Trading between friends drives invites.", "id", null, null, null,
             [new("off", "Off", null), new("on", "On", null)], 0.5, Json("{\"country\":\"US\"}"), null, null, null, new ExperimentMetrics(["invite_sent"], null, ["support_ticket"])), ct));
+    }
+
+    /// <summary>The metrics the demo experiments are judged on.</summary>
+    private async Task SeedMetricsAsync(WorkspaceContext caller, CancellationToken ct)
+    {
+        (string Key, string Name, string Type, string Event, string Direction, bool Guardrail)[] definitions =
+        [
+            ("purchase", "Purchased", "binomial", "Order Completed", "increase", false),
+            ("shop_visit", "Shop visits per player", "count", "Shop Visited", "increase", false),
+            ("refund", "Asked for a refund", "binomial", "Refund Requested", "decrease", true),
+            ("session_start", "Came back", "binomial", "Session Started", "increase", false),
+            ("critter_named", "Named a critter", "binomial", "Critter Named", "increase", false),
+            ("invite_sent", "Invites sent per player", "count", "Invite Sent", "increase", false),
+            ("support_ticket", "Opened a support ticket", "binomial", "Ticket Opened", "decrease", true),
+        ];
+        foreach (var (key, name, type, eventName, direction, guardrail) in definitions)
+        {
+            Must(await metrics.CreateAsync(caller, new MetricRequest(key, name, null, type, eventName, null, null, null, null, null, null, direction, guardrail, null, null), ct));
+        }
+    }
+
+    /// <summary>
+    /// Two weeks of daily experiment rollups from a seeded simulation of players, so the results pages have something
+    /// to show: in discount-test both discounts lift purchases and 20 % also lifts refunds; headline-test has no effect.
+    /// Once the rollup jobs exist, these come from generated events instead.
+    /// </summary>
+    private async Task SeedResultsAsync(Guid workspaceId, CancellationToken ct)
+    {
+        var random = new Random(2026);
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var rows = new List<ExperimentMetricRollupRow>();
+        (double Weight, double Purchase, double Refund, double Visits)[] discount = [(0.34, 0.080, 0.010, 2.0), (0.33, 0.093, 0.011, 2.2), (0.33, 0.095, 0.017, 2.25)];
+        double[] headline = [0.35, 0.35];
+        for (var day = today.AddDays(-14); day < today; day = day.AddDays(1))
+        {
+            for (var v = 0; v < discount.Length; v++)
+            {
+                var (weight, purchase, refund, visits) = discount[v];
+                var units = (long)(1800 * weight) + random.Next(-40, 41);
+                rows.Add(Binomial("discount-test", "purchase", v, day, units, purchase, random));
+                rows.Add(Binomial("discount-test", "refund", v, day, units, refund, random));
+                rows.Add(Counts("discount-test", "shop_visit", v, day, units, visits, random));
+            }
+
+            for (var v = 0; v < headline.Length; v++)
+            {
+                rows.Add(Binomial("headline-test", "session_start", v, day, 400 + random.Next(-20, 21), headline[v], random));
+            }
+        }
+
+        await rollups.UpsertAsync(workspaceId, rows, ct);
+    }
+
+    private static ExperimentMetricRollupRow Binomial(string experiment, string metric, int variation, DateOnly day, long units, double rate, Random random)
+    {
+        double converted = 0;
+        for (var i = 0; i < units; i++)
+        {
+            converted += random.NextDouble() < rate ? 1 : 0;
+        }
+
+        return new(experiment, metric, variation, day, units, converted, converted);
+    }
+
+    private static ExperimentMetricRollupRow Counts(string experiment, string metric, int variation, DateOnly day, long units, double mean, Random random)
+    {
+        double sum = 0, squares = 0;
+        for (var i = 0; i < units; i++)
+        {
+            // Poisson by counting uniform draws until their product falls below e^−mean (Knuth).
+            var limit = Math.Exp(-mean);
+            var count = -1;
+            for (var product = 1.0; product > limit; product *= random.NextDouble())
+            {
+                count++;
+            }
+
+            sum += count;
+            squares += count * count;
+        }
+
+        return new(experiment, metric, variation, day, units, sum, squares);
     }
 
     private static Dictionary<string, FeatureEnvironmentRequest> Production(params FeatureRule[] rules) =>

@@ -52,6 +52,7 @@ public sealed class ExperimentResultsBuilderTests
         Assert.Equal(Day1.AddDays(1), results.To);
         Assert.Equal(RecommendationKind.Ship, results.Recommendation.Kind);
         Assert.Equal("v1", results.Recommendation.VariationKey);
+        Assert.StartsWith("Variant 1 wins on signup", results.Recommendation.Reason, StringComparison.Ordinal);
         Assert.Equal(GuardrailStatus.Ok, results.Metrics.Single(m => m.Key == "errors").Guardrail);
     }
 

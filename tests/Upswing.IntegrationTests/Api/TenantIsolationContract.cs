@@ -119,6 +119,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         new("GET", "/api/v1/experiments/", _ => "/api/v1/experiments", null, ListExcludesOrEmpty(r => r.BExperimentId)),
         new("GET", "/api/v1/experiments/{key}", r => $"/api/v1/experiments/{r.BExperimentKey}", null, NotFound),
         new("GET", "/api/v1/experiments/{key}/assignments", r => $"/api/v1/experiments/{r.BExperimentKey}/assignments", null, NotFound),
+        new("GET", "/api/v1/experiments/{key}/results", r => $"/api/v1/experiments/{r.BExperimentKey}/results", null, NotFound),
         new("POST", "/api/v1/experiments/", _ => "/api/v1/experiments", new { key = "intruder-test", name = "Intruder", variations = new object[] { new { key = "a" }, new { key = "b" } } }, async (response, r) =>
         {
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);

@@ -19,6 +19,7 @@ public class StatisticsBenchmarks
     private AnalysisInput[] frequentist = null!;
     private AnalysisInput[] bayesian = null!;
     private UnitEstimate[] arms = null!;
+    private ExperimentAnalysisInput experiment = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -40,11 +41,22 @@ public class StatisticsBenchmarks
             bayesian[m] = frequentist[m] with { Engine = "bayesian" };
         }
 
+        // A results page: 3 primary, 12 secondary and 5 guardrail metrics, Holm over the 45 primary and secondary tests.
+        experiment = new ExperimentAnalysisInput(
+            new AnalysisInput { Engine = "frequentist" },
+            [.. frequentist[0].Variations!.Select(v => v.N ?? 0)],
+            [.. frequentist.Select((f, m) => new ExperimentMetricInput(
+                $"metric{m}", f.Metric!, m < 3 ? MetricRole.Primary : m < 15 ? MetricRole.Secondary : MetricRole.Guardrail,
+                m % 5 == 4 ? MetricGoal.Decrease : MetricGoal.Increase, f.Variations!))]);
+
         arms = [Bandits.ProportionArm(10_000, 1_000), Bandits.ProportionArm(10_000, 1_030), Bandits.ProportionArm(10_000, 1_050), Bandits.ProportionArm(10_000, 990)];
     }
 
     [Benchmark(Description = "20 metrics × 4 variations, frequentist")]
     public double Frequentist() => AnalyzeAll(frequentist);
+
+    [Benchmark(Description = "results page: ExperimentAnalyzer, 20 metrics × 4 variations, Holm, verdicts, guardrails")]
+    public ExperimentAnalysis Experiment() => ExperimentAnalyzer.Analyze(experiment);
 
     [Benchmark(Description = "20 metrics × 4 variations, Bayesian")]
     public double Bayesian() => AnalyzeAll(bayesian);

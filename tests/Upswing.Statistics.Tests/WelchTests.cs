@@ -44,3 +44,20 @@ public sealed class WelchTests
         Assert.True(result.PValue < 0.05);
     }
 }
+
+public sealed class TQuantileTests
+{
+    public static TheoryData<double> DegreesOfFreedom => [50, 99.5, 100, 150, 1_000, 19_000, 250_000];
+
+    [Theory]
+    [MemberData(nameof(DegreesOfFreedom))]
+    public void TQuantile_MatchesTheExactQuantile(double df)
+    {
+        foreach (var p in new[] { 0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.9995, 0.9999, 0.99999, 0.999999 })
+        {
+            var exact = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, df, p);
+            var fast = FrequentistTest.TQuantile(df, p);
+            Assert.True(Math.Abs(fast - exact) <= 1e-8 * Math.Max(1, Math.Abs(exact)), $"df {df}, p {p}: {fast:R} against {exact:R}");
+        }
+    }
+}

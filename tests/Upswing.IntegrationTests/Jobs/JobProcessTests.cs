@@ -31,7 +31,9 @@ public abstract class JobProcessContract
     public async Task WorkerKilledMidJob_JobIsRescued_AndCompletesExactlyOnce()
     {
         var database = await CreateDatabaseAsync();
-        var id = await EnqueueAsync(database, new SleepJob(3000));
+        // Long enough to still be running when the node has started and the test looks, even on a loaded machine
+        // (at 3 s, a node slow to become ready had finished the job before the first look).
+        var id = await EnqueueAsync(database, new SleepJob(10_000));
 
         await using (var first = await UpswingProcess.StartAsync(database, FastLeases))
         {
@@ -132,7 +134,14 @@ public abstract class JobProcessContract
     private static async Task<JobRow> WaitForAsync(TestDatabase database, long id, Func<JobRow, bool> condition, string what)
     {
         JobRow? row = null;
-        await Infrastructure.WaitUntilAsync(async () => condition(row = await ReadAsync(database, id)), TimeSpan.FromSeconds(60), what);
+        try
+        {
+            await Infrastructure.WaitUntilAsync(async () => condition(row = await ReadAsync(database, id)), TimeSpan.FromSeconds(60), what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message} Last seen: {row}", e);
+        }
         return row!;
     }
 

@@ -6,10 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Upswing.Common;
 using Upswing.Common.Http;
+using Upswing.Jobs;
 
 namespace Upswing.Analytics;
 
-/// <summary>Analytics: metric definitions and the daily experiment metric rollups the results endpoint reads.</summary>
+/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics) and the experiment results endpoint.</summary>
 public static class AnalyticsModule
 {
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
@@ -17,6 +18,16 @@ public static class AnalyticsModule
         builder.Services.AddScoped<MetricService>();
         builder.Services.AddScoped<ExperimentMetricRollups>();
         builder.Services.AddScoped<ExperimentResultsService>();
+        builder.Services.AddOptions<AnalyticsOptions>().BindConfiguration(AnalyticsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddScoped<RollupRunner>();
+        // One job kind runs every rollup; each rollup adds its periodic job. A new kind of rollup is one class and one line here.
+        builder.Services.AddJob<RollupJob, RollupJobHandler>(o =>
+        {
+            o.MaxAttempts = 1;
+            o.Timeout = TimeSpan.FromMinutes(30);
+        });
+        builder.Services.AddRollup<DailyMetricRollups>(DailyMetricRollups.Name);
+        builder.Services.AddRollup<ExperimentRollups>(ExperimentRollups.Name);
         return builder;
     }
 

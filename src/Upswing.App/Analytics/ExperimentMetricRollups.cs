@@ -87,6 +87,47 @@ public sealed class ExperimentMetricRollups(SqlDialect dialect, TimeProvider tim
         await transaction.CommitAsync(ct);
     }
 
+    /// <summary>
+    /// Replaces an experiment's rows of the days <paramref name="from"/>…<paramref name="to"/> (both included, every metric)
+    /// with <paramref name="rows"/>, in one transaction: what a rollup run does, so re-running a window leaves the same rows.
+    /// </summary>
+    /// <exception cref="ArgumentException">A row is invalid (see <see cref="UpsertAsync"/>), of another experiment, or outside the days.</exception>
+    public async Task ReplaceAsync(Guid workspaceId, string experimentKey, DateOnly from, DateOnly to, IReadOnlyList<ExperimentMetricRollupRow> rows, CancellationToken ct)
+    {
+        Check(rows);
+        if (from > to)
+        {
+            throw new ArgumentException($"The window starts ({from:yyyy-MM-dd}) after it ends ({to:yyyy-MM-dd}).", nameof(from));
+        }
+
+        if (rows.FirstOrDefault(r => r.ExperimentKey != experimentKey || r.Day < from || r.Day > to) is { } stray)
+        {
+            throw new ArgumentException($"Row {stray.ExperimentKey}/{stray.MetricKey}/{stray.Variation}/{stray.Day:yyyy-MM-dd} is not of experiment '{experimentKey}' between {from:yyyy-MM-dd} and {to:yyyy-MM-dd}.", nameof(rows));
+        }
+
+        var now = time.GetUtcNow();
+        var ordered = rows.OrderBy(r => r.MetricKey, StringComparer.Ordinal).ThenBy(r => r.Variation).ThenBy(r => r.Day).ToList();
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var command = DeleteCommand(connection, workspaceId, experimentKey, from, to))
+        {
+            command.Transaction = transaction;
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        // Upserts rather than inserts: a concurrent run of the same window may commit equal rows between the delete and here.
+        if (Postgres)
+        {
+            await UpsertPostgresAsync((NpgsqlConnection)connection, (NpgsqlTransaction)transaction, workspaceId, ordered, now, ct);
+        }
+        else
+        {
+            await UpsertSqliteAsync(connection, transaction, workspaceId, ordered, now, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
     /// <summary>An experiment's rows in a workspace, ordered by metric key (ordinal), variation and day.</summary>
     public async Task<IReadOnlyList<ExperimentMetricRollupRow>> ReadAsync(Guid workspaceId, string experimentKey, CancellationToken ct)
     {
@@ -120,14 +161,20 @@ public sealed class ExperimentMetricRollups(SqlDialect dialect, TimeProvider tim
         }
 
         await using var connection = await dialect.OpenConnectionAsync(ct);
-        await using var command = connection.CreateCommand();
+        await using var command = DeleteCommand(connection, workspaceId, experimentKey, from, to);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private DbCommand DeleteCommand(DbConnection connection, Guid workspaceId, string experimentKey, DateOnly from, DateOnly to)
+    {
+        var command = connection.CreateCommand();
         // The primary key's prefix (workspace_id, experiment_key) finds the experiment's rows; the day filter runs over those.
         command.CommandText = "DELETE FROM experiment_metric_rollups WHERE workspace_id = @workspace AND experiment_key = @experiment AND day >= @from AND day <= @to";
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@experiment", experimentKey);
         command.AddParameter("@from", dialect.Value(from));
         command.AddParameter("@to", dialect.Value(to));
-        return await command.ExecuteNonQueryAsync(ct);
+        return command;
     }
 
     /// <summary>Rejects rows that are a caller's bug, the same way on both providers (PostgreSQL alone would refuse some, SQLite none).</summary>

@@ -27,6 +27,9 @@ public abstract class SqlDialect
     /// <summary>A calendar day as a parameter value: EF Core's yyyy-MM-dd text on SQLite, date on PostgreSQL.</summary>
     public abstract object Value(DateOnly value);
 
+    /// <summary>SQL for the UTC calendar day of a timestamp column, readable with <see cref="ReadDay"/>.</summary>
+    public abstract string DayOf(string column);
+
     /// <summary>Reads a point in time written as <see cref="Value(DateTimeOffset)"/>.</summary>
     public abstract DateTimeOffset ReadTime(DbDataReader reader, int ordinal);
 
@@ -66,6 +69,9 @@ internal sealed class SqliteDialect(DatabaseOptions options, SqlitePragmas pragm
 
     public override object Value(DateOnly value) => value.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
+    // Timestamps are Unix milliseconds; integer division truncates, which floors for every time after 1970.
+    public override string DayOf(string column) => $"date({column} / 1000, 'unixepoch')";
+
     public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
     public override DateOnly ReadDay(DbDataReader reader, int ordinal) =>
@@ -94,6 +100,8 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
     public override object Value(DateTimeOffset value) => value.ToUniversalTime();
 
     public override object Value(DateOnly value) => value;
+
+    public override string DayOf(string column) => $"({column} AT TIME ZONE 'UTC')::date";
 
     public override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 

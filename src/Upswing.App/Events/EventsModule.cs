@@ -32,6 +32,7 @@ public static class EventsModule
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddSingleton<Ingestion>();
         services.AddScoped<EventQueries>();
+        services.AddSingleton<RawEventReader>();
         services.AddSingleton<TrackingPlans>();
         services.AddScoped<EventDefinitionService>();
         return builder;

@@ -5,6 +5,9 @@ using Upswing.Data;
 
 namespace Upswing.Experiments;
 
+/// <summary>A unit's stored assignment in one experiment: the variation's index and the time of its first exposure.</summary>
+public sealed record ExposedUnit(string UnitId, int VariationIndex, DateTimeOffset FirstExposedAt);
+
 /// <summary>A unit's stored assignment, with the experiment's key, the unit's bucket and the time of the first exposure.</summary>
 public sealed record UnitAssignment(string UnitId, string ExperimentKey, string VariationKey, int VariationIndex, DateTimeOffset FirstExposedAt, double Bucket);
 
@@ -121,5 +124,24 @@ public sealed class AssignmentHistory(SqlDialect dialect, ExperimentCatalogCache
         }
 
         return found;
+    }
+
+    /// <summary>Every unit assigned to an experiment of the workspace, for the rollups of its metrics.</summary>
+    public async Task<IReadOnlyList<ExposedUnit>> ForExperimentAsync(Guid workspaceId, Guid experimentId, CancellationToken ct)
+    {
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        // The primary key (experiment_id, unit_id) finds the experiment's rows; the workspace check keeps tenants apart.
+        command.CommandText = "SELECT unit_id, variation_index, first_exposed_at FROM experiment_assignments WHERE experiment_id = @experiment AND workspace_id = @workspace";
+        command.AddParameter("experiment", dialect.Value(experimentId));
+        command.AddParameter("workspace", dialect.Value(workspaceId));
+        var units = new List<ExposedUnit>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            units.Add(new ExposedUnit(reader.GetString(0), reader.GetInt32(1), dialect.ReadTime(reader, 2)));
+        }
+
+        return units;
     }
 }

@@ -75,6 +75,10 @@ public sealed class WorkspaceService(UpswingDb db, AuditLog audit, TimeProvider 
         await db.Workspaces.AsNoTracking().Include(w => w.Environments).Where(w => w.Slug == slug)
             .Select(w => ToDto(w)).FirstOrDefaultAsync(ct);
 
+    /// <summary>Every workspace of the installation, by slug (background work and operator tools).</summary>
+    public async Task<IReadOnlyList<WorkspaceDto>> ListAllAsync(CancellationToken ct) =>
+        (await db.Workspaces.AsNoTracking().Include(w => w.Environments).OrderBy(w => w.Slug).ToListAsync(ct)).ConvertAll(ToDto);
+
     /// <summary>The workspaces a user belongs to, or every workspace for an installation admin.</summary>
     public async Task<IReadOnlyList<WorkspaceDto>> ListForUserAsync(Guid userId, bool isAdmin, CancellationToken ct)
     {

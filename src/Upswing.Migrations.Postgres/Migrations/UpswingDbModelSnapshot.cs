@@ -212,6 +212,38 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.DailyMetricRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<string>("Event")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("event");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<long>("Events")
+                        .HasColumnType("bigint")
+                        .HasColumnName("events");
+
+                    b.Property<long>("Users")
+                        .HasColumnType("bigint")
+                        .HasColumnName("users");
+
+                    b.HasKey("WorkspaceId", "Day", "Event");
+
+                    b.ToTable("daily_metric_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
                 {
                     b.Property<Guid>("WorkspaceId")
@@ -389,6 +421,89 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .IsUnique();
 
                     b.ToTable("metric_definitions", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<long>("DurationMs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Job")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("job");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("outcome");
+
+                    b.Property<long>("RowsWritten")
+                        .HasColumnType("bigint")
+                        .HasColumnName("rows_written");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<DateOnly>("WindowFrom")
+                        .HasColumnType("date")
+                        .HasColumnName("window_from");
+
+                    b.Property<DateOnly>("WindowTo")
+                        .HasColumnType("date")
+                        .HasColumnName("window_to");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Job", "StartedAt");
+
+                    b.ToTable("rollup_runs", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupWatermark", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("Job")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("job");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<DateTimeOffset>("Watermark")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("watermark");
+
+                    b.HasKey("WorkspaceId", "Job");
+
+                    b.ToTable("rollup_watermarks", (string)null);
                 });
 
             modelBuilder.Entity("Upswing.Audit.AuditEntry", b =>
@@ -1463,6 +1578,15 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.DailyMetricRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
@@ -1473,6 +1597,24 @@ namespace Upswing.Migrations.Postgres.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupRun", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupWatermark", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

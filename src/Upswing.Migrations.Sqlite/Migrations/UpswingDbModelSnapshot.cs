@@ -205,6 +205,38 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.DailyMetricRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("day");
+
+                    b.Property<string>("Event")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("event");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("computed_at");
+
+                    b.Property<long>("Events")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("events");
+
+                    b.Property<long>("Users")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("users");
+
+                    b.HasKey("WorkspaceId", "Day", "Event");
+
+                    b.ToTable("daily_metric_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
                 {
                     b.Property<Guid>("WorkspaceId")
@@ -382,6 +414,89 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .IsUnique();
 
                     b.ToTable("metric_definitions", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long>("DurationMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<long>("FinishedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Job")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("job");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<long>("RowsWritten")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rows_written");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("started_at");
+
+                    b.Property<DateOnly>("WindowFrom")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("window_from");
+
+                    b.Property<DateOnly>("WindowTo")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("window_to");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Job", "StartedAt");
+
+                    b.ToTable("rollup_runs", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupWatermark", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("Job")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("job");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("Watermark")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("watermark");
+
+                    b.HasKey("WorkspaceId", "Job");
+
+                    b.ToTable("rollup_watermarks", (string)null);
                 });
 
             modelBuilder.Entity("Upswing.Audit.AuditEntry", b =>
@@ -1454,6 +1569,15 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.Navigation("User");
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.DailyMetricRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
@@ -1464,6 +1588,24 @@ namespace Upswing.Migrations.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupRun", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RollupWatermark", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

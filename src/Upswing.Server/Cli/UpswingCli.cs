@@ -32,6 +32,7 @@ internal static partial class UpswingCli
         root.Subcommands.Add(UsersCommand());
         root.Subcommands.Add(JobsCommand());
         root.Subcommands.Add(StatsCommand());
+        root.Subcommands.Add(RollupCommand());
         root.Subcommands.Add(VersionCommand());
         var parse = root.Parse(WithDefaultVerb(args));
         if (parse.Errors.Count > 0)
@@ -182,7 +183,15 @@ internal static partial class UpswingCli
     private static CommandLineSettings Settings(ParseResult parse) => new(parse.GetValue(DataDir), parse.GetValue(Database));
 
     /// <summary>Runs a verb against a small host with the same modules and configuration as the server.</summary>
-    private static Task<int> RunVerbAsync(ParseResult parse, Func<IServiceProvider, Task> verb, bool requireSchema = true) => Guarded(async () =>
+    private static Task<int> RunVerbAsync(ParseResult parse, Func<IServiceProvider, Task> verb, bool requireSchema = true) =>
+        RunVerbAsync(parse, async services =>
+        {
+            await verb(services);
+            return 0;
+        }, requireSchema);
+
+    /// <summary>Runs a verb that decides its own exit code (e.g. 1 when a check finds differences).</summary>
+    private static Task<int> RunVerbAsync(ParseResult parse, Func<IServiceProvider, Task<int>> verb, bool requireSchema = true) => Guarded(async () =>
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         UpswingConfiguration.Apply(builder.Configuration, Settings(parse));
@@ -201,8 +210,7 @@ internal static partial class UpswingCli
             await EnsureSchemaAsync(scope.ServiceProvider);
         }
 
-        await verb(scope.ServiceProvider);
-        return 0;
+        return await verb(scope.ServiceProvider);
     });
 
     /// <summary>The embedded database migrates itself, as `serve` does; a shared PostgreSQL is migrated on purpose.</summary>

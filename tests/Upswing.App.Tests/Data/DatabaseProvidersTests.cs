@@ -57,6 +57,8 @@ public sealed class DatabaseProvidersTests
 
         public override object Value(DateOnly value) => value;
 
+        public override string DayOf(string column) => column;
+
         public override DateTimeOffset ReadTime(System.Data.Common.DbDataReader reader, int ordinal) => throw new NotSupportedException();
 
         public override DateOnly ReadDay(System.Data.Common.DbDataReader reader, int ordinal) => throw new NotSupportedException();

@@ -1,0 +1,148 @@
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
+using Upswing.Data;
+using Upswing.Events;
+
+namespace Upswing.Analytics;
+
+/// <summary>A row of <c>daily_metric_rollups</c>: a workspace's track events of one name on one UTC day, and the distinct persons who did them.</summary>
+public sealed record DailyMetricRow(DateOnly Day, string Event, long Events, long Users);
+
+/// <summary>
+/// The <c>daily</c> rollup: per workspace, UTC day and event name, the track events and the distinct persons (user ids,
+/// with anonymous ids linked to a user counted as that user). The database aggregates (<see cref="RawEventReader.CountDailyAsync"/>);
+/// verification counts the same events again in memory, a second, independent way.
+/// </summary>
+public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect) : IRollup
+{
+    public const string Name = "daily";
+
+    private bool Postgres => dialect.Provider == DatabaseProvider.Postgres;
+
+    public Task<DateOnly?> EarliestDayAsync(Guid workspaceId, CancellationToken ct) => events.EarliestDayAsync(workspaceId, ct);
+
+    public async Task<RollupWrite> WriteAsync(RollupWindow window, CancellationToken ct)
+    {
+        var counts = await events.CountDailyAsync(window.WorkspaceId, window.From, window.To, ct);
+        var rows = counts.Select(c => new DailyMetricRow(c.Day, c.Name, c.Events, c.Users)).OrderBy(r => r.Day).ThenBy(r => r.Event, StringComparer.Ordinal).ToList();
+        await ReplaceAsync(window.WorkspaceId, window.From, window.To, rows, window.Now, ct);
+        return new RollupWrite(rows.Count, window.From, window.To);
+    }
+
+    public async Task<IReadOnlyList<RollupDifference>> VerifyAsync(RollupWindow window, CancellationToken ct)
+    {
+        var computed = new Dictionary<(DateOnly Day, string Event), (long Events, HashSet<string> Persons)>();
+        await foreach (var e in events.ReadTrackAsync(window.WorkspaceId, null, window.Start, window.End, ct))
+        {
+            var key = (RollupWindow.DayOf(e.Timestamp), e.Name);
+            if (!computed.TryGetValue(key, out var entry))
+            {
+                entry = (0, new HashSet<string>(StringComparer.Ordinal));
+            }
+
+            entry.Persons.Add(e.Person);
+            computed[key] = (entry.Events + 1, entry.Persons);
+        }
+
+        var stored = (await ReadAsync(window.WorkspaceId, window.From, window.To, ct)).ToDictionary(r => (r.Day, r.Event));
+        var differences = new List<RollupDifference>();
+        foreach (var (key, value) in computed.OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Event, StringComparer.Ordinal))
+        {
+            var name = $"{key.Day:yyyy-MM-dd} {key.Event}";
+            if (!stored.Remove(key, out var row))
+            {
+                differences.Add(new RollupDifference(name, "row", "missing", $"events={value.Events} users={value.Persons.Count}"));
+                continue;
+            }
+
+            Compare(differences, name, "events", row.Events, value.Events);
+            Compare(differences, name, "users", row.Users, value.Persons.Count);
+        }
+
+        differences.AddRange(stored.Values.Select(r => new RollupDifference($"{r.Day:yyyy-MM-dd} {r.Event}", "row", $"events={r.Events} users={r.Users}", "none")));
+        return differences;
+    }
+
+    /// <summary>The workspace's rows of the days <paramref name="from"/>…<paramref name="to"/>, by day and event name (ordinal).</summary>
+    public async Task<IReadOnlyList<DailyMetricRow>> ReadAsync(Guid workspaceId, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        var orderByEvent = Postgres ? "event COLLATE \"C\"" : "event";
+        // The primary key (workspace_id, day, event) serves the range and the order.
+        command.CommandText = $"SELECT day, event, events, users FROM daily_metric_rollups WHERE workspace_id = @workspace AND day >= @from AND day <= @to ORDER BY day, {orderByEvent}";
+        command.AddParameter("@workspace", dialect.Value(workspaceId));
+        command.AddParameter("@from", dialect.Value(from));
+        command.AddParameter("@to", dialect.Value(to));
+        var rows = new List<DailyMetricRow>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new DailyMetricRow(dialect.ReadDay(reader, 0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Replaces the workspace's rows of the days <paramref name="from"/>…<paramref name="to"/> with <paramref name="rows"/>, in one transaction.</summary>
+    internal async Task ReplaceAsync(Guid workspaceId, DateOnly from, DateOnly to, IReadOnlyList<DailyMetricRow> rows, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var delete = connection.CreateCommand())
+        {
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM daily_metric_rollups WHERE workspace_id = @workspace AND day >= @from AND day <= @to";
+            delete.AddParameter("@workspace", dialect.Value(workspaceId));
+            delete.AddParameter("@from", dialect.Value(from));
+            delete.AddParameter("@to", dialect.Value(to));
+            await delete.ExecuteNonQueryAsync(ct);
+        }
+
+        // ON CONFLICT DO UPDATE rather than a plain insert: a concurrent run of the same window (the CLI beside the server)
+        // may commit its rows between this delete and this insert; the later writer's equal rows then win instead of failing.
+        const string Upsert = "ON CONFLICT (workspace_id, day, event) DO UPDATE SET events = excluded.events, users = excluded.users, computed_at = excluded.computed_at";
+        if (Postgres)
+        {
+            foreach (var chunk in rows.Chunk(5000))
+            {
+                await using var insert = new NpgsqlCommand(
+                    "INSERT INTO daily_metric_rollups (workspace_id, day, event, events, users, computed_at) " +
+                    $"SELECT @workspace, t.*, @now FROM unnest(@day, @event, @events, @users) AS t {Upsert}",
+                    (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+                insert.Parameters.Add(new NpgsqlParameter<Guid>("workspace", NpgsqlDbType.Uuid) { TypedValue = workspaceId });
+                insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", NpgsqlDbType.TimestampTz) { TypedValue = now.ToUniversalTime() });
+                insert.Parameters.Add(new NpgsqlParameter<DateOnly[]>("day", NpgsqlDbType.Array | NpgsqlDbType.Date) { TypedValue = [.. chunk.Select(r => r.Day)] });
+                insert.Parameters.Add(new NpgsqlParameter<string[]>("event", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. chunk.Select(r => r.Event)] });
+                insert.Parameters.Add(new NpgsqlParameter<long[]>("events", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. chunk.Select(r => r.Events)] });
+                insert.Parameters.Add(new NpgsqlParameter<long[]>("users", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. chunk.Select(r => r.Users)] });
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+        }
+        else
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = $"INSERT INTO daily_metric_rollups (workspace_id, day, event, events, users, computed_at) VALUES (@workspace, @day, @event, @events, @users, @now) {Upsert}";
+            insert.AddParameter("@workspace", dialect.Value(workspaceId));
+            insert.AddParameter("@now", dialect.Value(now));
+            var (day, name, count, users) = (insert.AddParameter("@day"), insert.AddParameter("@event"), insert.AddParameter("@events"), insert.AddParameter("@users"));
+            foreach (var row in rows)
+            {
+                (day.Value, name.Value, count.Value, users.Value) = (dialect.Value(row.Day), row.Event, row.Events, row.Users);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    private static void Compare(List<RollupDifference> differences, string row, string column, long stored, long computed)
+    {
+        if (stored != computed)
+        {
+            differences.Add(new RollupDifference(row, column, stored.ToString(CultureInfo.InvariantCulture), computed.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
+}

@@ -26,6 +26,8 @@ public static class AnalyticsModule
             o.MaxAttempts = 1;
             o.Timeout = TimeSpan.FromMinutes(30);
         });
+        builder.Services.AddJob<PruneRollupRuns, PruneRollupRunsHandler>();
+        builder.Services.AddPeriodicJob("prune-rollup-runs", "0 17 * * * ?", new PruneRollupRuns());
         builder.Services.AddRollup<DailyMetricRollups>(DailyMetricRollups.Name);
         builder.Services.AddRollup<ExperimentRollups>(ExperimentRollups.Name);
         return builder;

@@ -76,6 +76,22 @@ public abstract class RollupsContract(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task PruneRuns_DeletesTheRunsThatFinishedBeforeTheCutoff_AndKeepsTheRest()
+    {
+        var scenario = await ArrangeAsync(units: 10, controlRate: 0.5, treatmentRate: 0.5);
+        var run = (await RunAsync(scenario, DailyMetricRollups.Name)).Single();
+
+        await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().PruneRunsAsync(run.FinishedAt.AddMinutes(-1), default));
+        var runsAfterKeeping = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 10, default));
+        var pruned = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().PruneRunsAsync(run.FinishedAt.AddMinutes(1), default));
+        var runsAfterPruning = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 10, default));
+
+        Assert.Contains(runsAfterKeeping, r => r.Id == run.Id);
+        Assert.True(pruned >= 1);
+        Assert.Empty(runsAfterPruning);
+    }
+
+    [Fact]
     public async Task RollupJob_RunsTheRollupForEveryWorkspace_ThroughTheJobQueue()
     {
         var scenario = await ArrangeAsync(units: 10, controlRate: 0.5, treatmentRate: 0.5);
@@ -390,6 +406,7 @@ public abstract class RollupServerFixture : ServerFixture
     [
         new("Jobs:Periodic:rollup-daily:Cron", "off"),
         new("Jobs:Periodic:rollup-experiments:Cron", "off"),
+        new("Jobs:Periodic:prune-rollup-runs:Cron", "off"),
     ];
 }
 

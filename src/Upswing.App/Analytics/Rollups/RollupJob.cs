@@ -35,3 +35,18 @@ internal sealed class RollupJobHandler(RollupRunner runner, WorkspaceService wor
         return failed == 0 ? JobResult.Done : throw new InvalidOperationException($"The {job.Args.Rollup} rollup failed for {failed} workspaces; see rollup_runs.");
     }
 }
+
+/// <summary>Deletes rollup runs older than Analytics:KeepRuns; the periodic <c>prune-rollup-runs</c> job enqueues it hourly.</summary>
+public sealed record PruneRollupRuns : IJobArgs
+{
+    public static string Kind => "analytics.prune-rollup-runs";
+}
+
+internal sealed class PruneRollupRunsHandler(RollupRunner runner, Microsoft.Extensions.Options.IOptions<AnalyticsOptions> options, TimeProvider time) : IJobHandler<PruneRollupRuns>
+{
+    public async Task<JobResult> RunAsync(JobContext<PruneRollupRuns> job, CancellationToken ct)
+    {
+        await runner.PruneRunsAsync(time.GetUtcNow() - options.Value.KeepRuns, ct);
+        return JobResult.Done;
+    }
+}

@@ -82,6 +82,17 @@ public sealed partial class RollupRunner(
         return (await query.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id).Take(limit).ToListAsync(ct)).ConvertAll(ToDto);
     }
 
+    /// <summary>Deletes the runs (of every workspace) that finished before <paramref name="before"/>; returns how many went.</summary>
+    public async Task<int> PruneRunsAsync(DateTimeOffset before, CancellationToken ct)
+    {
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        // Times are stored in a form that sorts as it compares on both providers (as the watermark's upsert relies on).
+        command.CommandText = "DELETE FROM rollup_runs WHERE finished_at < @before";
+        command.AddParameter("@before", dialect.Value(before));
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>The watermark of one rollup of a workspace, or null before its first run.</summary>
     public async Task<DateTimeOffset?> WatermarkAsync(Guid workspaceId, string job, CancellationToken ct) =>
         await db.Set<RollupWatermark>().AsNoTracking().Where(w => w.WorkspaceId == workspaceId && w.Job == job)

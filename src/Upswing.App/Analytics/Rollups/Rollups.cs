@@ -12,6 +12,10 @@ public sealed class AnalyticsOptions
     /// <summary>Days before the watermark's day that every run recomputes, so late and out-of-order events are counted.</summary>
     [Range(0, 365)]
     public int RerunDays { get; set; } = 3;
+
+    /// <summary>How long rollup_runs keeps a run: each rollup records one per workspace every few minutes.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan KeepRuns { get; set; } = TimeSpan.FromDays(14);
 }
 
 /// <summary>

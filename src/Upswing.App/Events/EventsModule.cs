@@ -33,6 +33,7 @@ public static class EventsModule
         services.AddSingleton<Ingestion>();
         services.AddScoped<EventQueries>();
         services.AddSingleton<RawEventReader>();
+        services.AddSingleton<WebVitalReader>();
         services.AddSingleton<TrackingPlans>();
         services.AddScoped<EventDefinitionService>();
         return builder;

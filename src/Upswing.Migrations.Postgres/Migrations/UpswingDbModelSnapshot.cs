@@ -506,6 +506,56 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.ToTable("rollup_watermarks", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.VitalsRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<string>("Metric")
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasColumnName("metric");
+
+                    b.Property<string>("Path")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("path");
+
+                    b.Property<string>("DeviceClass")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("device_class");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<double>("P50")
+                        .HasColumnType("double precision")
+                        .HasColumnName("p50");
+
+                    b.Property<double>("P75")
+                        .HasColumnType("double precision")
+                        .HasColumnName("p75");
+
+                    b.Property<double>("P90")
+                        .HasColumnType("double precision")
+                        .HasColumnName("p90");
+
+                    b.Property<long>("Samples")
+                        .HasColumnType("bigint")
+                        .HasColumnName("samples");
+
+                    b.HasKey("WorkspaceId", "Day", "Metric", "Path", "DeviceClass");
+
+                    b.ToTable("vitals_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Audit.AuditEntry", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1615,6 +1665,15 @@ namespace Upswing.Migrations.Postgres.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.RollupWatermark", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.VitalsRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

@@ -499,6 +499,56 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("rollup_watermarks", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.VitalsRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("day");
+
+                    b.Property<string>("Metric")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("metric");
+
+                    b.Property<string>("Path")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("path");
+
+                    b.Property<string>("DeviceClass")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("device_class");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("computed_at");
+
+                    b.Property<double>("P50")
+                        .HasColumnType("REAL")
+                        .HasColumnName("p50");
+
+                    b.Property<double>("P75")
+                        .HasColumnType("REAL")
+                        .HasColumnName("p75");
+
+                    b.Property<double>("P90")
+                        .HasColumnType("REAL")
+                        .HasColumnName("p90");
+
+                    b.Property<long>("Samples")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("samples");
+
+                    b.HasKey("WorkspaceId", "Day", "Metric", "Path", "DeviceClass");
+
+                    b.ToTable("vitals_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Audit.AuditEntry", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1606,6 +1656,15 @@ namespace Upswing.Migrations.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.RollupWatermark", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.VitalsRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

@@ -204,6 +204,9 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             Assert.Equal(0, (await response.ReadOkAsync())["retried"]!.GetValue<int>());
             Assert.Equal("cancelled", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Cancelled}")).ReadOkAsync()).Str("state"));
         }),
+        // A's key reads A's vitals rollup only: B's rows never appear (A has none).
+        new("GET", "/api/v1/analytics/vitals", _ => "/api/v1/analytics/vitals?from=2000-01-01&to=2000-12-31", null, async (response, r) =>
+            Assert.Empty((await response.ReadOkAsync()).AsArray())),
         new("GET", "/api/v1/metrics/", _ => "/api/v1/metrics", null, ListExcludesOrEmpty(r => r.BMetric.Id)),
         new("GET", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, NotFound),
         new("POST", "/api/v1/metrics/", _ => "/api/v1/metrics", new { key = "intruder-metric", name = "Intruder", type = "count", @event = "Intruded" }, async (response, r) =>

@@ -98,3 +98,39 @@ internal sealed class DailyMetricRollupConfiguration : IEntityTypeConfiguration<
         builder.HasOne<Workspaces.Workspace>().WithMany().HasForeignKey(r => r.WorkspaceId).OnDelete(DeleteBehavior.Cascade);
     }
 }
+
+/// <summary>Web-vitals samples and percentiles of one workspace, UTC day, metric, page path and device class. Written by hand-written SQL (<see cref="VitalsRollups"/>).</summary>
+internal sealed class VitalsRollup
+{
+    public Guid WorkspaceId { get; set; }
+    public DateOnly Day { get; set; }
+    public required string Metric { get; set; }
+    public required string Path { get; set; }
+    public required string DeviceClass { get; set; }
+    public long Samples { get; set; }
+    public double P50 { get; set; }
+    public double P75 { get; set; }
+    public double P90 { get; set; }
+    public DateTimeOffset ComputedAt { get; set; }
+}
+
+internal sealed class VitalsRollupConfiguration : IEntityTypeConfiguration<VitalsRollup>
+{
+    public void Configure(EntityTypeBuilder<VitalsRollup> builder)
+    {
+        builder.ToTable("vitals_rollups");
+        // The key is the only index: reads are a workspace's day range (optionally one metric), and a re-run replaces a day range.
+        builder.HasKey(r => new { r.WorkspaceId, r.Day, r.Metric, r.Path, r.DeviceClass });
+        builder.Property(r => r.WorkspaceId).HasColumnName("workspace_id");
+        builder.Property(r => r.Day).HasColumnName("day");
+        builder.Property(r => r.Metric).HasColumnName("metric").HasMaxLength(8);
+        builder.Property(r => r.Path).HasColumnName("path").HasMaxLength(WebVitalReader.MaxPathLength);
+        builder.Property(r => r.DeviceClass).HasColumnName("device_class").HasMaxLength(16);
+        builder.Property(r => r.Samples).HasColumnName("samples");
+        builder.Property(r => r.P50).HasColumnName("p50");
+        builder.Property(r => r.P75).HasColumnName("p75");
+        builder.Property(r => r.P90).HasColumnName("p90");
+        builder.Property(r => r.ComputedAt).HasColumnName("computed_at");
+        builder.HasOne<Workspaces.Workspace>().WithMany().HasForeignKey(r => r.WorkspaceId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+using Upswing.Common;
+using Upswing.Events;
+
+namespace Upswing.Analytics;
+
+/// <summary>A row of <c>GET /api/v1/analytics/vitals</c>: one metric's p75 (and p50, p90) on one page and device class on one UTC day, and its rating.</summary>
+public sealed record VitalsDto(DateOnly Day, string Metric, string Path, string DeviceClass, long Samples, double P50, double P75, double P90, string? Rating);
+
+/// <summary>The vitals query's validated parameters: days <see cref="From"/>…<see cref="To"/> (UTC, both included) and optional filters.</summary>
+public sealed record VitalsFilter(DateOnly From, DateOnly To, string? Metric, string? Path, string? Device)
+{
+    /// <summary>The longest range one query may ask for.</summary>
+    public const int MaxDays = 366;
+
+    /// <summary>Reads the query values; to defaults to today (UTC), from to 29 days before to; each invalid field is one error.</summary>
+    public static Result<VitalsFilter> Parse(string? from, string? to, string? metric, string? path, string? device, DateOnly today)
+    {
+        var errors = new FieldErrors();
+        var toDay = ParseDay(to, "to", today, errors);
+        var fromDay = ParseDay(from, "from", toDay.AddDays(-29), errors);
+        if (!errors.Any && fromDay > toDay)
+        {
+            errors.Add("from", "from must be on or before to.");
+        }
+        else if (!errors.Any && toDay.DayNumber - fromDay.DayNumber >= MaxDays)
+        {
+            errors.Add("to", $"The range may span at most {MaxDays} days.");
+        }
+
+        if (metric is not null && !Vitals.Thresholds.ContainsKey(metric))
+        {
+            errors.Add("metric", $"metric must be one of {string.Join(", ", Vitals.Thresholds.Keys)}.");
+        }
+
+        if (path is not null && (path.Length > WebVitalReader.MaxPathLength || !path.StartsWith('/')))
+        {
+            errors.Add("path", $"path must start with / and be at most {WebVitalReader.MaxPathLength} characters.");
+        }
+
+        if (device is not null && !Vitals.DeviceClasses.Contains(device))
+        {
+            errors.Add("device", "device must be mobile, tablet or desktop.");
+        }
+
+        return errors.Any ? errors.ToFailure() : new VitalsFilter(fromDay, toDay, metric, path, device);
+    }
+
+    private static DateOnly ParseDay(string? value, string field, DateOnly fallback, FieldErrors errors)
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            return day;
+        }
+
+        errors.Add(field, $"{field} must be a date as YYYY-MM-DD.");
+        return fallback;
+    }
+}
+
+/// <summary>The vitals rows as CSV (RFC 4180: a header row, CRLF line ends, fields with a comma, quote or line break quoted).</summary>
+public static class VitalsCsv
+{
+    public const string ContentType = "text/csv";
+
+    public static string Write(IEnumerable<VitalsDto> rows)
+    {
+        var csv = new StringBuilder("day,metric,path,deviceClass,samples,p50,p75,p90,rating\r\n");
+        foreach (var r in rows)
+        {
+            string[] fields =
+            [
+                r.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), r.Metric, r.Path, r.DeviceClass, r.Samples.ToString(CultureInfo.InvariantCulture),
+                r.P50.ToString("R", CultureInfo.InvariantCulture), r.P75.ToString("R", CultureInfo.InvariantCulture), r.P90.ToString("R", CultureInfo.InvariantCulture), r.Rating ?? "",
+            ];
+            csv.AppendJoin(',', fields.Select(Quote)).Append("\r\n");
+        }
+
+        return csv.ToString();
+    }
+
+    /// <summary>One field, quoted (with inner quotes doubled) when it holds a comma, a quote or a line break.</summary>
+    public static string Quote(string field) =>
+        field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+}

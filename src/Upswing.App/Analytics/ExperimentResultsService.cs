@@ -16,9 +16,7 @@ public sealed class ExperimentResultsService(ExperimentService experiments, Metr
             return Failure.NotFound($"No experiment with key '{key}'.");
         }
 
-        var m = experiment.Metrics;
-        string[] keys = [.. m.Primary ?? [], .. m.Secondary ?? [], .. m.Guardrail ?? []];
-        var definitions = (await metrics.GetManyAsync(workspaceId, keys, ct)).ToDictionary(
+        var definitions = (await metrics.GetManyAsync(workspaceId, experiment.Metrics.Keys(), ct)).ToDictionary(
             d => d.Key,
             d => new ResultsMetric(d.Key, d.Name, d.StatisticsKind(), d.Direction == MetricDirection.Decrease ? MetricGoal.Decrease : MetricGoal.Increase, d.CupedPreDays > 0),
             StringComparer.Ordinal);

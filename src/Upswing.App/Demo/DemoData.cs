@@ -167,10 +167,10 @@ public sealed class DemoData(
     private static ExperimentMetricRollupRow Counts(string experiment, string metric, int variation, DateOnly day, long units, double mean, Random random)
     {
         double sum = 0, squares = 0;
+        // Poisson by counting uniform draws until their product falls below e^−mean (Knuth).
+        var limit = Math.Exp(-mean);
         for (var i = 0; i < units; i++)
         {
-            // Poisson by counting uniform draws until their product falls below e^−mean (Knuth).
-            var limit = Math.Exp(-mean);
             var count = -1;
             for (var product = 1.0; product > limit; product *= random.NextDouble())
             {

@@ -18,7 +18,11 @@ public enum ExperimentStatus
 public sealed record ExperimentVariation(string Key, string Name, double Weight);
 
 /// <summary>The metrics an experiment is judged on, by metric key.</summary>
-public sealed record ExperimentMetrics(IReadOnlyList<string>? Primary = null, IReadOnlyList<string>? Secondary = null, IReadOnlyList<string>? Guardrail = null);
+public sealed record ExperimentMetrics(IReadOnlyList<string>? Primary = null, IReadOnlyList<string>? Secondary = null, IReadOnlyList<string>? Guardrail = null)
+{
+    /// <summary>Every metric key once, primary before secondary before guardrail (a key listed twice keeps its first place).</summary>
+    public IReadOnlyList<string> Keys() => [.. (Primary ?? []).Concat(Secondary ?? []).Concat(Guardrail ?? []).Distinct(StringComparer.Ordinal)];
+}
 
 /// <summary>A mutual-exclusion namespace and the slice [start, end) of it an experiment takes.</summary>
 public sealed record ExperimentNamespaceRange(string Name, double Start, double End);

@@ -87,8 +87,7 @@ public sealed class ExperimentRollups(
     private async Task<(DateOnly From, List<ExperimentMetricRollupRow> Rows)?> ComputeAsync(ExperimentDto experiment, RollupWindow window, CancellationToken ct)
     {
         var workspaceId = window.WorkspaceId;
-        string[] keys = [.. experiment.Metrics.Primary ?? [], .. experiment.Metrics.Secondary ?? [], .. experiment.Metrics.Guardrail ?? []];
-        var definitions = await metrics.GetManyAsync(workspaceId, keys.Distinct(StringComparer.Ordinal).ToList(), ct);
+        var definitions = await metrics.GetManyAsync(workspaceId, experiment.Metrics.Keys(), ct);
         var exposed = await assignments.ForExperimentAsync(workspaceId, experiment.Id, ct);
         if (definitions.Count == 0 || exposed.Count == 0)
         {

@@ -49,6 +49,7 @@ public static class AnalyticsModule
             .WithSummary("Per metric and variation: estimate, interval, p-value (raw and adjusted) or chance to win, verdict, guardrail status, a cumulative daily series; the SRM check and a recommendation.");
 
         app.MapManagementGroup("/analytics", "Analytics").MapGet("/vitals", GetVitals).WithName("GetVitals")
+            .Produces<IReadOnlyList<VitalsDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("Web vitals per UTC day, metric, page path and device class from the vitals rollup: samples, p50, p75, p90 and the p75's rating; text/csv when asked.");
         return app;
     }
@@ -80,7 +81,7 @@ public static class AnalyticsModule
     }
 
     /// <summary>Query: from, to (YYYY-MM-DD, UTC; default the last 30 days), metric, path, device. Reads only the rollup.</summary>
-    private static async Task<Results<Ok<IReadOnlyList<VitalsDto>>, ContentHttpResult, ProblemHttpResult>> GetVitals(
+    private static async Task<IResult> GetVitals(
         string? from, string? to, string? metric, string? path, string? device, HttpRequest request,
         WorkspaceContext caller, VitalsRollups vitals, TimeProvider time, CancellationToken ct)
     {
@@ -93,8 +94,7 @@ public static class AnalyticsModule
         var f = filter.Value!;
         IReadOnlyList<VitalsDto> rows = [.. (await vitals.ReadAsync(caller.WorkspaceId, f.From, f.To, f.Metric, f.Path, f.Device, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Vitals.Rating(r.Metric, r.P75)))];
-        var wantsCsv = request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals(VitalsCsv.ContentType, StringComparison.OrdinalIgnoreCase));
-        return wantsCsv ? TypedResults.Text(VitalsCsv.Write(rows), VitalsCsv.ContentType + "; charset=utf-8") : TypedResults.Ok(rows);
+        return Csv.Wanted(request) ? Csv.Result(rows, VitalsCsv.Columns, "vitals.csv") : TypedResults.Ok(rows);
     }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using Upswing.Common;
+using Upswing.Common.Http;
 using Upswing.Events;
 
 namespace Upswing.Analytics;
@@ -64,28 +64,12 @@ public sealed record VitalsFilter(DateOnly From, DateOnly To, string? Metric, st
     }
 }
 
-/// <summary>The vitals rows as CSV (RFC 4180: a header row, CRLF line ends, fields with a comma, quote or line break quoted).</summary>
+/// <summary>The vitals rows as CSV.</summary>
 public static class VitalsCsv
 {
-    public const string ContentType = "text/csv";
-
-    public static string Write(IEnumerable<VitalsDto> rows)
-    {
-        var csv = new StringBuilder("day,metric,path,deviceClass,samples,p50,p75,p90,rating\r\n");
-        foreach (var r in rows)
-        {
-            string[] fields =
-            [
-                r.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), r.Metric, r.Path, r.DeviceClass, r.Samples.ToString(CultureInfo.InvariantCulture),
-                r.P50.ToString("R", CultureInfo.InvariantCulture), r.P75.ToString("R", CultureInfo.InvariantCulture), r.P90.ToString("R", CultureInfo.InvariantCulture), r.Rating ?? "",
-            ];
-            csv.AppendJoin(',', fields.Select(Quote)).Append("\r\n");
-        }
-
-        return csv.ToString();
-    }
-
-    /// <summary>One field, quoted (with inner quotes doubled) when it holds a comma, a quote or a line break.</summary>
-    public static string Quote(string field) =>
-        field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+    public static readonly IReadOnlyList<CsvColumn<VitalsDto>> Columns =
+    [
+        new("day", r => r.Day), new("metric", r => r.Metric), new("path", r => r.Path), new("deviceClass", r => r.DeviceClass),
+        new("samples", r => r.Samples), new("p50", r => r.P50), new("p75", r => r.P75), new("p90", r => r.P90), new("rating", r => r.Rating),
+    ];
 }

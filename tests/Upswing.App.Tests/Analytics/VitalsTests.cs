@@ -1,4 +1,5 @@
 using Upswing.Analytics;
+using Upswing.Common.Http;
 
 namespace Upswing.App.Tests.Analytics;
 
@@ -66,10 +67,10 @@ public sealed class VitalsTests
     [Fact]
     public void Csv_HasAHeader_AndQuotesFieldsWithCommasQuotesAndLineBreaks()
     {
-        var csv = VitalsCsv.Write([new VitalsDto(Today, "LCP", "/a,\"b\"", "mobile", 3, 1, 2.5, 3, "good")]);
+        var csv = Csv.Write([new VitalsDto(Today, "LCP", "/a,\"b\"", "mobile", 3, 1, 2.5, 3, "good")], VitalsCsv.Columns);
 
         Assert.Equal("day,metric,path,deviceClass,samples,p50,p75,p90,rating\r\n2026-12-02,LCP,\"/a,\"\"b\"\"\",mobile,3,1,2.5,3,good\r\n", csv);
-        Assert.Equal("\"x\ny\"", VitalsCsv.Quote("x\ny"));
-        Assert.Equal("plain", VitalsCsv.Quote("plain"));
+        Assert.Equal("\"x\ny\"", Csv.Quote("x\ny"));
+        Assert.Equal("plain", Csv.Quote("plain"));
     }
 }

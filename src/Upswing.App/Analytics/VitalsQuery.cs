@@ -1,4 +1,3 @@
-using System.Globalization;
 using Upswing.Common;
 using Upswing.Common.Http;
 using Upswing.Events;
@@ -11,24 +10,11 @@ public sealed record VitalsDto(DateOnly Day, string Metric, string Path, string 
 /// <summary>The vitals query's validated parameters: days <see cref="From"/>…<see cref="To"/> (UTC, both included) and optional filters.</summary>
 public sealed record VitalsFilter(DateOnly From, DateOnly To, string? Metric, string? Path, string? Device)
 {
-    /// <summary>The longest range one query may ask for.</summary>
-    public const int MaxDays = 366;
-
     /// <summary>Reads the query values; to defaults to today (UTC), from to 29 days before to; each invalid field is one error.</summary>
     public static Result<VitalsFilter> Parse(string? from, string? to, string? metric, string? path, string? device, DateOnly today)
     {
         var errors = new FieldErrors();
-        var toDay = ParseDay(to, "to", today, errors);
-        var fromDay = ParseDay(from, "from", toDay.AddDays(-29), errors);
-        if (!errors.Any && fromDay > toDay)
-        {
-            errors.Add("from", "from must be on or before to.");
-        }
-        else if (!errors.Any && toDay.DayNumber - fromDay.DayNumber >= MaxDays)
-        {
-            errors.Add("to", $"The range may span at most {MaxDays} days.");
-        }
-
+        var range = DayRange.Parse(from, to, today, 30, errors);
         if (metric is not null && !Vitals.Thresholds.ContainsKey(metric))
         {
             errors.Add("metric", $"metric must be one of {string.Join(", ", Vitals.Thresholds.Keys)}.");
@@ -44,23 +30,7 @@ public sealed record VitalsFilter(DateOnly From, DateOnly To, string? Metric, st
             errors.Add("device", "device must be mobile, tablet or desktop.");
         }
 
-        return errors.Any ? errors.ToFailure() : new VitalsFilter(fromDay, toDay, metric, path, device);
-    }
-
-    private static DateOnly ParseDay(string? value, string field, DateOnly fallback, FieldErrors errors)
-    {
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            return day;
-        }
-
-        errors.Add(field, $"{field} must be a date as YYYY-MM-DD.");
-        return fallback;
+        return errors.Any ? errors.ToFailure() : new VitalsFilter(range.From, range.To, metric, path, device);
     }
 }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Upswing.Access;
 using Upswing.Common;
+using Upswing.Server.Components.Analytics;
 
 namespace Upswing.Server.Components;
 
@@ -15,6 +16,7 @@ internal static class DashboardEndpoints
         var account = app.MapGroup("/account").ExcludeFromDescription();
         account.MapPost("/signin", SignIn).RequireRateLimiting(AccessModule.SignInRateLimit);
         account.MapPost("/signout", (Delegate)SignOut).RequireAuthorization(AccessPolicies.Dashboard);
+        app.MapAnalyticsExports();
         app.MapGet("/switch", Switch).RequireAuthorization(AccessPolicies.Dashboard).ExcludeFromDescription();
         return app;
     }

@@ -14,6 +14,7 @@ internal static class WorkspaceSections
         ("saved-groups", "Saved groups"),
         ("experiments", "Experiments"),
         ("events", "Events"),
+        ("analytics", "Analytics"),
         ("jobs", "Jobs"),
         ("keys", "API keys"),
         ("members", "Members"),

@@ -26,6 +26,19 @@
           data: s.band.upper.map(function (u, j) { var l = s.band.lower[j]; return u == null || l == null ? null : u - l; })
         });
       });
+      // Rating zones behind the lines (web vitals: good, needs improvement, poor), e.g. [{to: 2500, color: "#e6f4ec"}, …].
+      if (spec.zones && series.length) {
+        var from = 0;
+        series[0].markArea = {
+          silent: true,
+          data: spec.zones.map(function (z) {
+            var area = [{ yAxis: from, itemStyle: { color: z.color }, name: z.label }, { yAxis: z.to == null ? spec.max : z.to }];
+            from = z.to;
+            return area;
+          }),
+          label: { position: "insideTopLeft", color: "#555", fontSize: 10 }
+        };
+      }
       var format = function (v) { return v == null ? "–" : (spec.decimals ? Number(v).toFixed(2) : v) + unit; };
       chart.setOption({
         animation: false,
@@ -45,7 +58,7 @@
           }
         },
         xAxis: { type: "category", data: spec.labels },
-        yAxis: spec.decimals ? { type: "value", scale: true, axisLabel: { formatter: "{value}" + unit } } : { type: "value", minInterval: 1 },
+        yAxis: spec.decimals ? { type: "value", scale: !spec.zones, max: spec.max, axisLabel: { formatter: "{value}" + unit } } : { type: "value", minInterval: 1, max: spec.max },
         color: palette,
         series: series
       });

@@ -1,0 +1,65 @@
+using Upswing.Access;
+using Upswing.Analytics;
+using Upswing.Common.Http;
+
+namespace Upswing.Server.Components.Analytics;
+
+/// <summary>
+/// The analytics pages' "Download CSV" links: the same rollup rows the page shows, for the signed-in member of the
+/// workspace (another workspace is a 404), with the page's filters. The API answers the same CSV to keys.
+/// </summary>
+internal static class AnalyticsExports
+{
+    private static readonly IReadOnlyList<CsvColumn<DailyMetricRow>> DailyColumns =
+        [new("day", r => r.Day), new("event", r => r.Event), new("events", r => r.Events), new("users", r => r.Users)];
+
+    public static IEndpointRouteBuilder MapAnalyticsExports(this IEndpointRouteBuilder app)
+    {
+        var exports = app.MapGroup("/w/{slug}/analytics/export").RequireAuthorization(AccessPolicies.Dashboard).ExcludeFromDescription();
+        exports.MapGet("/daily.csv", Daily);
+        exports.MapGet("/vitals.csv", VitalsCsvExport);
+        return app;
+    }
+
+    private static async Task<IResult> Daily(
+        string slug, string? env, string? from, string? to, string? @event, DashboardSession session, DailyMetricRollups daily, TimeProvider time, CancellationToken ct)
+    {
+        if (await session.OpenAsync(slug, env, ct) is not { } view)
+        {
+            return Problems.NotFoundProblem("No such workspace.");
+        }
+
+        var errors = new Upswing.Common.FieldErrors();
+        var range = DayRange.Parse(from, to, RollupWindow.DayOf(time.GetUtcNow()), AnalyticsView.DefaultDays, errors);
+        if (errors.Any)
+        {
+            return errors.ToFailure().ToProblem();
+        }
+
+        var rows = await daily.ReadAsync(view.Workspace.Id, range.From, range.To, ct);
+        return Csv.Result(rows.Where(r => string.IsNullOrEmpty(@event) || r.Event == @event), DailyColumns, $"{slug}-daily-{DayRange.Format(range.From)}-{DayRange.Format(range.To)}.csv");
+    }
+
+    private static async Task<IResult> VitalsCsvExport(
+        string slug, string? env, string? from, string? to, string? metric, string? path, string? device, DashboardSession session, VitalsRollups vitals, TimeProvider time,
+        CancellationToken ct)
+    {
+        if (await session.OpenAsync(slug, env, ct) is not { } view)
+        {
+            return Problems.NotFoundProblem("No such workspace.");
+        }
+
+        var filter = VitalsFilter.Parse(from, to, Blank(metric), Blank(path), Blank(device), RollupWindow.DayOf(time.GetUtcNow()));
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var f = filter.Value!;
+        var rows = (await vitals.ReadAsync(view.Workspace.Id, f.From, f.To, f.Metric, f.Path, f.Device, ct))
+            .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Upswing.Analytics.Vitals.Rating(r.Metric, r.P75)));
+        return Csv.Result(rows, VitalsCsv.Columns, $"{slug}-vitals-{DayRange.Format(f.From)}-{DayRange.Format(f.To)}.csv");
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

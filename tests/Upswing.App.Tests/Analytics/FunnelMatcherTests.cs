@@ -53,7 +53,7 @@ public sealed class FunnelMatcherTests
         var entries = FunnelMatcher.Match(funnel, [E("A", before.AddHours(-1)), E("A", before), E("A", before.AddMinutes(2)), E("B", before.AddMinutes(3))], Day, Day.AddDays(1));
 
         Assert.Equal([Day, Day.AddDays(1)], entries.Select(e => e.Day));
-        Assert.Equal([0.0, 3720.0], entries[0].SecondsToStep);
+        Assert.Equal([0.0, 3780.0], entries[0].SecondsToStep);
         Assert.Equal([0.0, 60.0], entries[1].SecondsToStep);
         Assert.Empty(FunnelMatcher.Match(funnel, [E("A", before)], Day.AddDays(1), Day.AddDays(1)));
     }

@@ -81,12 +81,11 @@ public abstract class FunnelsContract(ServerFixture fixture)
 
         var daily = json["daily"]!.AsArray();
         Assert.Equal(to.DayNumber - from.DayNumber + 1, daily.Count);
-        foreach (var day in daily)
+        foreach (var node in daily.Select(n => n!))
         {
-            var d = DateOnly.Parse(day!.Str("day"), CultureInfo.InvariantCulture);
-            var node = day;
-            Assert.Equal(entries.Count(e => e.Day == d), node!["entered"]!.GetValue<long>());
-            Assert.Equal(entries.Count(e => e.Day == d && e.Seconds.Count == 3), node!["completed"]!.GetValue<long>());
+            var d = DateOnly.Parse(node.Str("day"), CultureInfo.InvariantCulture);
+            Assert.Equal(entries.Count(e => e.Day == d), node["entered"]!.GetValue<long>());
+            Assert.Equal(entries.Count(e => e.Day == d && e.Seconds.Count == 3), node["completed"]!.GetValue<long>());
         }
 
         using var csvRequest = new HttpRequestMessage(HttpMethod.Get, query);

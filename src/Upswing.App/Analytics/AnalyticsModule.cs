@@ -16,6 +16,8 @@ public static class AnalyticsModule
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
     {
         builder.Services.AddScoped<MetricService>();
+        builder.Services.AddScoped<FunnelService>();
+        builder.Services.AddScoped<FunnelQueries>();
         builder.Services.AddScoped<ExperimentMetricRollups>();
         builder.Services.AddScoped<ExperimentResultsService>();
         builder.Services.AddOptions<AnalyticsOptions>().BindConfiguration(AnalyticsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -31,6 +33,7 @@ public static class AnalyticsModule
         builder.Services.AddRollup<DailyMetricRollups>(DailyMetricRollups.Name);
         builder.Services.AddRollup<ExperimentRollups>(ExperimentRollups.Name);
         builder.Services.AddRollup<VitalsRollups>(VitalsRollups.Name);
+        builder.Services.AddRollup<FunnelRollups>(FunnelRollups.Name);
         return builder;
     }
 
@@ -45,12 +48,24 @@ public static class AnalyticsModule
             .WithSummary("Changes a metric's definition; only the fields present change, and the key stays.");
         metrics.MapDelete("/{key}", DeleteMetric).WithName("DeleteMetric").WithSummary("Deletes a metric that no ratio metric uses.");
 
+        var funnels = app.MapManagementGroup("/funnels", "Funnels");
+        funnels.MapGet("/", ListFunnels).WithName("ListFunnels").WithSummary("The workspace's funnel definitions, by key.");
+        funnels.MapGet("/{key}", GetFunnel).WithName("GetFunnel").WithSummary("One funnel definition.");
+        funnels.MapPost("/", CreateFunnel).WithName("CreateFunnel")
+            .WithSummary("Defines a funnel: 2–10 steps (an event and its property filters), a conversion window in hours and an optional breakdown property of the first step's event.");
+        funnels.MapPatch("/{key}", UpdateFunnel).WithName("UpdateFunnel")
+            .WithSummary("Changes a funnel; only the fields present change, the key stays, and the next rollup run recomputes the funnel.");
+        funnels.MapDelete("/{key}", DeleteFunnel).WithName("DeleteFunnel").WithSummary("Deletes a funnel and its rollup rows.");
+
         app.MapManagementGroup("/experiments", "Experiments").MapGet("/{key}/results", GetExperimentResults).WithName("GetExperimentResults")
             .WithSummary("Per metric and variation: estimate, interval, p-value (raw and adjusted) or chance to win, verdict, guardrail status, a cumulative daily series; the SRM check and a recommendation.");
 
         app.MapManagementGroup("/analytics", "Analytics").MapGet("/vitals", GetVitals).WithName("GetVitals")
             .Produces<IReadOnlyList<VitalsDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("Web vitals per UTC day, metric, page path and device class from the vitals rollup: samples, p50, p75, p90 and the p75's rating; text/csv when asked.");
+        app.MapManagementGroup("/analytics", "Analytics").MapGet("/funnels", GetFunnelResult).WithName("GetFunnelResult")
+            .Produces<FunnelResultDto>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A funnel's steps over a day range from the funnels rollup (sums of daily entries): persons, conversion, drop-off and time to convert, per breakdown value, and entries per day; text/csv when asked.");
         return app;
     }
 
@@ -95,6 +110,57 @@ public static class AnalyticsModule
         IReadOnlyList<VitalsDto> rows = [.. (await vitals.ReadAsync(caller.WorkspaceId, f.From, f.To, f.Metric, f.Path, f.Device, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Vitals.Rating(r.Metric, r.P75)))];
         return Csv.Wanted(request) ? Csv.Result(rows, VitalsCsv.Columns, "vitals.csv") : TypedResults.Ok(rows);
+    }
+
+    private static async Task<Ok<IReadOnlyList<FunnelDto>>> ListFunnels(WorkspaceContext caller, FunnelService funnels, CancellationToken ct) =>
+        TypedResults.Ok(await funnels.ListAsync(caller.WorkspaceId, ct));
+
+    private static async Task<Results<Ok<FunnelDto>, ProblemHttpResult>> GetFunnel(string key, WorkspaceContext caller, FunnelService funnels, CancellationToken ct) =>
+        await funnels.GetAsync(caller.WorkspaceId, key, ct) is { } funnel ? TypedResults.Ok(funnel) : Problems.NotFoundProblem($"No funnel with key '{key}'.");
+
+    private static async Task<Results<Created<FunnelDto>, ProblemHttpResult>> CreateFunnel(FunnelRequest request, WorkspaceContext caller, FunnelService funnels, CancellationToken ct)
+    {
+        var result = await funnels.CreateAsync(caller, request, ct);
+        return result.Succeeded ? TypedResults.Created($"/api/v1/funnels/{result.Value!.Key}", result.Value) : result.Failure!.ToProblem();
+    }
+
+    private static async Task<Results<Ok<FunnelDto>, ProblemHttpResult>> UpdateFunnel(string key, FunnelRequest request, WorkspaceContext caller, FunnelService funnels, CancellationToken ct) =>
+        (await funnels.UpdateAsync(caller, key, request, ct)).ToOkOrProblem();
+
+    private static async Task<Results<Ok<FunnelDto>, ProblemHttpResult>> DeleteFunnel(string key, WorkspaceContext caller, FunnelService funnels, CancellationToken ct) =>
+        (await funnels.DeleteAsync(caller, key, ct)).ToOkOrProblem();
+
+    /// <summary>Query: funnel (key, required), from, to (YYYY-MM-DD, UTC; default the last 30 days, at most 366). Reads only the rollup and the definition.</summary>
+    private static async Task<IResult> GetFunnelResult(
+        string? funnel, string? from, string? to, HttpRequest request, WorkspaceContext caller, FunnelQueries queries, TimeProvider time, CancellationToken ct)
+    {
+        var range = VitalsFilter.Parse(from, to, null, null, null, RollupWindow.DayOf(time.GetUtcNow()));
+        if (!range.Succeeded || string.IsNullOrWhiteSpace(funnel))
+        {
+            var errors = new FieldErrors();
+            foreach (var (field, messages) in range.Failure?.Errors ?? new Dictionary<string, string[]>())
+            {
+                foreach (var message in messages)
+                {
+                    errors.Add(field, message);
+                }
+            }
+
+            if (string.IsNullOrWhiteSpace(funnel))
+            {
+                errors.Add("funnel", "The funnel field is required: the key of the funnel.");
+            }
+
+            return errors.ToFailure().ToProblem();
+        }
+
+        var result = await queries.GetAsync(caller.WorkspaceId, funnel, range.Value!.From, range.Value.To, ct);
+        if (!result.Succeeded)
+        {
+            return result.Failure!.ToProblem();
+        }
+
+        return Csv.Wanted(request) ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, "funnel.csv") : TypedResults.Ok(result.Value);
     }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>

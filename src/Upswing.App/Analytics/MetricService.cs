@@ -360,18 +360,19 @@ public sealed class MetricService(UpswingDb db, AuditLog audit, TimeProvider tim
         }
     }
 
-    private static List<MetricFilter> CheckFilters(IReadOnlyList<MetricFilterRequest?> filters, FieldErrors errors)
+    /// <summary>Checks filters as metrics take them (funnel steps too); errors are reported under <paramref name="field"/> ("filters", "steps[1].filters", …).</summary>
+    internal static List<MetricFilter> CheckFilters(IReadOnlyList<MetricFilterRequest?> filters, FieldErrors errors, string field = "filters")
     {
         var result = new List<MetricFilter>(filters.Count);
         if (filters.Count > MaxFilters)
         {
-            errors.Add("filters", $"A metric has at most {MaxFilters} filters.");
+            errors.Add(field, $"At most {MaxFilters} filters.");
             return result;
         }
 
         for (var i = 0; i < filters.Count; i++)
         {
-            var at = $"filters[{i}]";
+            var at = $"{field}[{i}]";
             if (filters[i] is not { } filter)
             {
                 errors.Add(at, "A filter is {property, operator, value}.");

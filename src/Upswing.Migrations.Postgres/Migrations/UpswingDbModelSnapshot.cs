@@ -313,6 +313,113 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.ToTable("experiment_metric_rollups", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.FunnelDefinition", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BreakdownProperty")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("breakdown_property");
+
+                    b.Property<int>("ConversionWindowHours")
+                        .HasColumnType("integer")
+                        .HasColumnName("conversion_window_hours");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Steps")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("steps");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("funnels", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.FunnelRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("FunnelKey")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("funnel_key");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<string>("Breakdown")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("breakdown");
+
+                    b.Property<int>("Step")
+                        .HasColumnType("integer")
+                        .HasColumnName("step");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<int>("FunnelVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("funnel_version");
+
+                    b.Property<long>("Persons")
+                        .HasColumnType("bigint")
+                        .HasColumnName("persons");
+
+                    b.Property<double>("SecondsToStepSum")
+                        .HasColumnType("double precision")
+                        .HasColumnName("seconds_to_step_sum");
+
+                    b.HasKey("WorkspaceId", "FunnelKey", "Day", "Breakdown", "Step");
+
+                    b.ToTable("funnel_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1638,6 +1745,24 @@ namespace Upswing.Migrations.Postgres.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.FunnelDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.FunnelRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

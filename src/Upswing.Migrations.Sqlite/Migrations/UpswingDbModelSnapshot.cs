@@ -306,6 +306,113 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("experiment_metric_rollups", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.FunnelDefinition", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BreakdownProperty")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("breakdown_property");
+
+                    b.Property<int>("ConversionWindowHours")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("conversion_window_hours");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Steps")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("steps");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated_at");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("funnels", (string)null);
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.FunnelRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("FunnelKey")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("funnel_key");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("day");
+
+                    b.Property<string>("Breakdown")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("breakdown");
+
+                    b.Property<int>("Step")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("step");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("computed_at");
+
+                    b.Property<int>("FunnelVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("funnel_version");
+
+                    b.Property<long>("Persons")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("persons");
+
+                    b.Property<double>("SecondsToStepSum")
+                        .HasColumnType("REAL")
+                        .HasColumnName("seconds_to_step_sum");
+
+                    b.HasKey("WorkspaceId", "FunnelKey", "Day", "Breakdown", "Step");
+
+                    b.ToTable("funnel_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1629,6 +1736,24 @@ namespace Upswing.Migrations.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.ExperimentMetricRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.FunnelDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.FunnelRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

@@ -31,6 +31,9 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
 
         /// <summary>B's metric definition.</summary>
         public (string Key, string Id) BMetric { get; init; }
+
+        /// <summary>B's funnel definition.</summary>
+        public (string Key, string Id) BFunnel { get; init; }
     }
 
     private static readonly Probe[] Probes =
@@ -207,6 +210,25 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         // A's key reads A's vitals rollup only: B's rows never appear (A has none).
         new("GET", "/api/v1/analytics/vitals", _ => "/api/v1/analytics/vitals?from=2000-01-01&to=2000-12-31", null, async (response, r) =>
             Assert.Empty((await response.ReadOkAsync()).AsArray())),
+        // A's key cannot read B's funnel result (404 like a missing funnel), nor see or change B's funnel.
+        new("GET", "/api/v1/analytics/funnels", r => $"/api/v1/analytics/funnels?funnel={r.BFunnel.Key}", null, NotFound),
+        new("GET", "/api/v1/funnels/", _ => "/api/v1/funnels", null, ListExcludesOrEmpty(r => r.BFunnel.Id)),
+        new("GET", "/api/v1/funnels/{key}", r => $"/api/v1/funnels/{r.BFunnel.Key}", null, NotFound),
+        new("POST", "/api/v1/funnels/", _ => "/api/v1/funnels", new { key = "intruder-funnel", name = "Intruder", steps = new[] { new { @event = "A" }, new { @event = "B" } } }, async (response, r) =>
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.DoesNotContain("intruder-funnel", await r.Owner.GetStringAsync("/api/v1/funnels"));
+        }),
+        new("PATCH", "/api/v1/funnels/{key}", r => $"/api/v1/funnels/{r.BFunnel.Key}", new { name = "hijacked" }, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.DoesNotContain("hijacked", await r.Owner.GetStringAsync($"/api/v1/funnels/{r.BFunnel.Key}"));
+        }),
+        new("DELETE", "/api/v1/funnels/{key}", r => $"/api/v1/funnels/{r.BFunnel.Key}", null, async (response, r) =>
+        {
+            await NotFound(response, r);
+            Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/funnels/{r.BFunnel.Key}")).StatusCode);
+        }),
         new("GET", "/api/v1/metrics/", _ => "/api/v1/metrics", null, ListExcludesOrEmpty(r => r.BMetric.Id)),
         new("GET", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, NotFound),
         new("POST", "/api/v1/metrics/", _ => "/api/v1/metrics", new { key = "intruder-metric", name = "Intruder", type = "count", @event = "Intruded" }, async (response, r) =>
@@ -281,6 +303,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var cancelled = await jobs.EnqueueAsync(new SleepJob(1), new EnqueueOptions { Queue = jobQueue, WorkspaceId = b.Workspace.Id });
         await (await owner.PostAsync($"/api/v1/jobs/{cancelled.Id}/cancel", null)).ReadOkAsync();
         var metric = await (await owner.PostAsJsonAsync("/api/v1/metrics", new { key = Infrastructure.Unique("b-metric"), name = "B metric", type = "binomial", @event = eventName })).ReadOkAsync();
+        var funnel = await (await owner.PostAsJsonAsync("/api/v1/funnels", new { key = Infrastructure.Unique("b-funnel"), name = "B funnel", steps = new[] { new { @event = eventName }, new { @event = "B Done" } } })).ReadOkAsync();
         return new Resources(
             a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
             experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner)
@@ -288,6 +311,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             BEvents = (userId, eventName, stored[0]!.Str("id"), quarantined[0]!.Str("id"), definition.Str("id")),
             BJobs = (jobQueue, waiting.Id, cancelled.Id),
             BMetric = (metric.Str("key"), metric.Str("id")),
+            BFunnel = (funnel.Str("key"), funnel.Str("id")),
         };
     }
 

@@ -20,6 +20,9 @@ internal sealed class CalculatorEvent(string name, DateTimeOffset at, string? pr
 
     public DateTimeOffset At { get; } = at;
 
+    /// <summary>The properties as stored (JSON text), or null.</summary>
+    public string? Raw => properties;
+
     public JsonObject? Properties
     {
         get

@@ -31,6 +31,8 @@ public static class AnalyticsModule
         builder.Services.AddRollup<DailyMetricRollups>(DailyMetricRollups.Name);
         builder.Services.AddRollup<ExperimentRollups>(ExperimentRollups.Name);
         builder.Services.AddRollup<VitalsRollups>(VitalsRollups.Name);
+        builder.Services.AddRollup<RetentionRollups>(RetentionRollups.Name);
+        builder.Services.AddScoped<RetentionQuery>();
         return builder;
     }
 
@@ -48,7 +50,11 @@ public static class AnalyticsModule
         app.MapManagementGroup("/experiments", "Experiments").MapGet("/{key}/results", GetExperimentResults).WithName("GetExperimentResults")
             .WithSummary("Per metric and variation: estimate, interval, p-value (raw and adjusted) or chance to win, verdict, guardrail status, a cumulative daily series; the SRM check and a recommendation.");
 
-        app.MapManagementGroup("/analytics", "Analytics").MapGet("/vitals", GetVitals).WithName("GetVitals")
+        var analytics = app.MapManagementGroup("/analytics", "Analytics");
+        analytics.MapGet("/retention", GetRetention).WithName("GetRetention")
+            .Produces<RetentionDto>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
+            .WithSummary("Retention cohorts from the retention rollup (first-time or recurring, by UTC day or ISO week): each cohort's size and the persons active N periods later, and the average per offset; text/csv when asked.");
+        analytics.MapGet("/vitals", GetVitals).WithName("GetVitals")
             .Produces<IReadOnlyList<VitalsDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("Web vitals per UTC day, metric, page path and device class from the vitals rollup: samples, p50, p75, p90 and the p75's rating; text/csv when asked.");
         return app;
@@ -95,6 +101,22 @@ public static class AnalyticsModule
         IReadOnlyList<VitalsDto> rows = [.. (await vitals.ReadAsync(caller.WorkspaceId, f.From, f.To, f.Metric, f.Path, f.Device, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Vitals.Rating(r.Metric, r.P75)))];
         return Csv.Wanted(request) ? Csv.Result(rows, VitalsCsv.Columns, "vitals.csv") : TypedResults.Ok(rows);
+    }
+
+    /// <summary>Query: type (first_time|recurring), period (day|week), from, to (cohort starts, YYYY-MM-DD, UTC). Reads only the rollup.</summary>
+    private static async Task<IResult> GetRetention(
+        string? type, string? period, string? from, string? to, HttpRequest request,
+        WorkspaceContext caller, RetentionQuery retention, TimeProvider time, CancellationToken ct)
+    {
+        var today = RollupWindow.DayOf(time.GetUtcNow());
+        var filter = RetentionFilter.Parse(type, period, from, to, today);
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var answer = await retention.GetAsync(caller.WorkspaceId, filter.Value!, today, ct);
+        return Csv.Wanted(request) ? Csv.Result(RetentionQuery.CsvRows(answer), RetentionQuery.CsvColumns, "retention.csv") : TypedResults.Ok(answer);
     }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>

@@ -34,6 +34,8 @@ public static class AnalyticsModule
         builder.Services.AddRollup<ExperimentRollups>(ExperimentRollups.Name);
         builder.Services.AddRollup<VitalsRollups>(VitalsRollups.Name);
         builder.Services.AddRollup<FunnelRollups>(FunnelRollups.Name);
+        builder.Services.AddRollup<RetentionRollups>(RetentionRollups.Name);
+        builder.Services.AddScoped<RetentionQuery>();
         return builder;
     }
 
@@ -60,10 +62,14 @@ public static class AnalyticsModule
         app.MapManagementGroup("/experiments", "Experiments").MapGet("/{key}/results", GetExperimentResults).WithName("GetExperimentResults")
             .WithSummary("Per metric and variation: estimate, interval, p-value (raw and adjusted) or chance to win, verdict, guardrail status, a cumulative daily series; the SRM check and a recommendation.");
 
-        app.MapManagementGroup("/analytics", "Analytics").MapGet("/vitals", GetVitals).WithName("GetVitals")
+        var analytics = app.MapManagementGroup("/analytics", "Analytics");
+        analytics.MapGet("/retention", GetRetention).WithName("GetRetention")
+            .Produces<RetentionDto>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
+            .WithSummary("Retention cohorts from the retention rollup (first-time or recurring, by UTC day or ISO week): each cohort's size and the persons active N periods later, and the average per offset; text/csv when asked.");
+        analytics.MapGet("/vitals", GetVitals).WithName("GetVitals")
             .Produces<IReadOnlyList<VitalsDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("Web vitals per UTC day, metric, page path and device class from the vitals rollup: samples, p50, p75, p90 and the p75's rating; text/csv when asked.");
-        app.MapManagementGroup("/analytics", "Analytics").MapGet("/funnels", GetFunnelResult).WithName("GetFunnelResult")
+        analytics.MapGet("/funnels", GetFunnelResult).WithName("GetFunnelResult")
             .Produces<FunnelResultDto>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("A funnel's steps over a day range from the funnels rollup (sums of daily entries): persons, conversion, drop-off and time to convert, per breakdown value, and entries per day; text/csv when asked.");
         return app;
@@ -161,6 +167,20 @@ public static class AnalyticsModule
         }
 
         return Csv.Wanted(request) ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, "funnel.csv") : TypedResults.Ok(result.Value);
+    /// <summary>Query: type (first_time|recurring), period (day|week), from, to (cohort starts, YYYY-MM-DD, UTC). Reads only the rollup.</summary>
+    private static async Task<IResult> GetRetention(
+        string? type, string? period, string? from, string? to, HttpRequest request,
+        WorkspaceContext caller, RetentionQuery retention, TimeProvider time, CancellationToken ct)
+    {
+        var today = RollupWindow.DayOf(time.GetUtcNow());
+        var filter = RetentionFilter.Parse(type, period, from, to, today);
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var answer = await retention.GetAsync(caller.WorkspaceId, filter.Value!, today, ct);
+        return Csv.Wanted(request) ? Csv.Result(RetentionQuery.CsvRows(answer), RetentionQuery.CsvColumns, "retention.csv") : TypedResults.Ok(answer);
     }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>

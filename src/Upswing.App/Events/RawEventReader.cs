@@ -20,6 +20,9 @@ public sealed record RawTrackEvent(string Person, string Name, DateTimeOffset Ti
 /// <param name="Users">How many distinct persons did them.</param>
 public sealed record DailyEventCount(DateOnly Day, string Name, long Events, long Users);
 
+/// <summary>A person who had at least one track event on a UTC day.</summary>
+public readonly record struct PersonDay(string Person, DateOnly Day);
+
 /// <summary>
 /// The read side of raw events for rollups (the Analytics module), so they never query the Events tables themselves.
 /// A <b>person</b> is how identity links merge ids: an event's person is its user id, else the user its anonymous id is
@@ -112,6 +115,63 @@ public sealed class RawEventReader(SqlDialect dialect)
         {
             yield return new RawTrackEvent(reader.GetString(0), reader.GetString(1), dialect.ReadTime(reader, 2), reader.IsDBNull(3) ? null : reader.GetString(3));
         }
+    }
+
+    /// <summary>
+    /// The distinct (person, UTC day) pairs of the workspace's track events with a timestamp in [<paramref name="from"/>,
+    /// <paramref name="to"/>), aggregated in the database and ordered so that each person's days come together.
+    /// </summary>
+    public async IAsyncEnumerable<PersonDay> ReadActiveDaysAsync(Guid workspaceId, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken ct)
+    {
+        if (from >= to)
+        {
+            yield break;
+        }
+
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        // The (workspace_id, timestamp) index bounds the scan; grouping returns person-days, not events.
+        command.CommandText = $"""
+            SELECT {Person} AS person, {dialect.DayOf("e.timestamp")} AS day
+            FROM events e {PersonJoin}
+            WHERE e.workspace_id = @workspace AND e.timestamp >= @from AND e.timestamp < @to AND e.type = 'track' AND e.name IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 1
+            """;
+        command.AddParameter("@workspace", dialect.Value(workspaceId));
+        command.AddParameter("@from", dialect.Value(from));
+        command.AddParameter("@to", dialect.Value(to));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            yield return new PersonDay(reader.GetString(0), dialect.ReadDay(reader, 1));
+        }
+    }
+
+    /// <summary>
+    /// The persons whose earliest track event (before <paramref name="to"/>) is at or after <paramref name="from"/>: one
+    /// <c>GROUP BY person HAVING MIN(timestamp)</c> in the database over the workspace's track events before <paramref name="to"/>.
+    /// </summary>
+    public async Task<HashSet<string>> PersonsFirstActiveSinceAsync(Guid workspaceId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var persons = new HashSet<string>(StringComparer.Ordinal);
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {Person}
+            FROM events e {PersonJoin}
+            WHERE e.workspace_id = @workspace AND e.timestamp < @to AND e.type = 'track' AND e.name IS NOT NULL
+            GROUP BY 1 HAVING MIN(e.timestamp) >= @from
+            """;
+        command.AddParameter("@workspace", dialect.Value(workspaceId));
+        command.AddParameter("@from", dialect.Value(from));
+        command.AddParameter("@to", dialect.Value(to));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            persons.Add(reader.GetString(0));
+        }
+
+        return persons;
     }
 
     /// <summary>The person of each id: the user an anonymous id is linked to, or the id itself.</summary>

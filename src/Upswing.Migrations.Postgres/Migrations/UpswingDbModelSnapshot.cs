@@ -530,6 +530,43 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.ToTable("metric_definitions", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.RetentionCohort", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("CohortType")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("cohort_type");
+
+                    b.Property<string>("Period")
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasColumnName("period");
+
+                    b.Property<DateOnly>("CohortStart")
+                        .HasColumnType("date")
+                        .HasColumnName("cohort_start");
+
+                    b.Property<int>("Offset")
+                        .HasColumnType("integer")
+                        .HasColumnName("offset");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<long>("Persons")
+                        .HasColumnType("bigint")
+                        .HasColumnName("persons");
+
+                    b.HasKey("WorkspaceId", "CohortType", "Period", "CohortStart", "Offset");
+
+                    b.ToTable("retention_cohorts", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.RollupRun", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1772,6 +1809,15 @@ namespace Upswing.Migrations.Postgres.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RetentionCohort", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

@@ -523,6 +523,43 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("metric_definitions", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.RetentionCohort", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("CohortType")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cohort_type");
+
+                    b.Property<string>("Period")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("period");
+
+                    b.Property<DateOnly>("CohortStart")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cohort_start");
+
+                    b.Property<int>("Offset")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("offset");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("computed_at");
+
+                    b.Property<long>("Persons")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("persons");
+
+                    b.HasKey("WorkspaceId", "CohortType", "Period", "CohortStart", "Offset");
+
+                    b.ToTable("retention_cohorts", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.RollupRun", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1763,6 +1800,15 @@ namespace Upswing.Migrations.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.RetentionCohort", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

@@ -208,6 +208,12 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             Assert.Equal("cancelled", (await (await r.Owner.GetAsync($"/api/v1/jobs/{r.BJobs.Cancelled}")).ReadOkAsync()).Str("state"));
         }),
         // A's key reads A's vitals rollup only: B's rows never appear (A has none).
+        // B's retention rollup has B's event of today; A's key sees no cohort, B's key sees it.
+        new("GET", "/api/v1/analytics/retention", _ => "/api/v1/analytics/retention?type=recurring", null, async (response, r) =>
+        {
+            Assert.Empty((await response.ReadOkAsync())["cohorts"]!.AsArray());
+            Assert.NotEmpty((await (await r.Owner.GetAsync("/api/v1/analytics/retention?type=recurring")).ReadOkAsync())["cohorts"]!.AsArray());
+        }),
         new("GET", "/api/v1/analytics/vitals", _ => "/api/v1/analytics/vitals?from=2000-01-01&to=2000-12-31", null, async (response, r) =>
             Assert.Empty((await response.ReadOkAsync()).AsArray())),
         // A's key cannot read B's funnel result (404 like a missing funnel), nor see or change B's funnel.
@@ -294,6 +300,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         using var writer = Server.NewClient(b.ClientKey);
         await (await writer.PostAsJsonAsync("/v1/batch", new { batch = new object[] { new { type = "track", userId, @event = eventName }, new { type = "track", userId } } })).ReadOkAsync();
         var stored = await (await owner.GetAsync($"/api/v1/events?userId={userId}")).ReadOkAsync();
+        await Server.WithServicesAsync(s => s.GetRequiredService<Upswing.Analytics.RollupRunner>().RunAsync(b.Workspace.Id, Upswing.Analytics.RetentionRollups.Name, null, default));
         var quarantined = await (await owner.GetAsync("/api/v1/events/quarantine")).ReadOkAsync();
         var definition = await (await owner.PostAsJsonAsync("/api/v1/event-definitions", new { name = eventName })).ReadOkAsync();
         await (await owner.PutAsJsonAsync("/api/v1/events/settings", new { validation = "reject", allowUnplannedEvents = true })).ReadOkAsync();

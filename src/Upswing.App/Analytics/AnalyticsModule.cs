@@ -10,7 +10,7 @@ using Upswing.Jobs;
 
 namespace Upswing.Analytics;
 
-/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics) and the experiment results endpoint.</summary>
+/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics, vitals, K-factor), the experiment results and the analytics endpoints.</summary>
 public static class AnalyticsModule
 {
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
@@ -31,6 +31,8 @@ public static class AnalyticsModule
         builder.Services.AddRollup<DailyMetricRollups>(DailyMetricRollups.Name);
         builder.Services.AddRollup<ExperimentRollups>(ExperimentRollups.Name);
         builder.Services.AddRollup<VitalsRollups>(VitalsRollups.Name);
+        builder.Services.AddRollup<KFactorRollups>(KFactorRollups.Name);
+        builder.Services.AddScoped<KFactorQuery>();
         return builder;
     }
 
@@ -48,9 +50,13 @@ public static class AnalyticsModule
         app.MapManagementGroup("/experiments", "Experiments").MapGet("/{key}/results", GetExperimentResults).WithName("GetExperimentResults")
             .WithSummary("Per metric and variation: estimate, interval, p-value (raw and adjusted) or chance to win, verdict, guardrail status, a cumulative daily series; the SRM check and a recommendation.");
 
-        app.MapManagementGroup("/analytics", "Analytics").MapGet("/vitals", GetVitals).WithName("GetVitals")
+        var analytics = app.MapManagementGroup("/analytics", "Analytics");
+        analytics.MapGet("/vitals", GetVitals).WithName("GetVitals")
             .Produces<IReadOnlyList<VitalsDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("Web vitals per UTC day, metric, page path and device class from the vitals rollup: samples, p50, p75, p90 and the p75's rating; text/csv when asked.");
+        analytics.MapGet("/kfactor", GetKFactor).WithName("GetKFactor")
+            .Produces<KFactorReport>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
+            .WithSummary("K-factor per viral loop and per loop and cohort day from the kfactor rollup: inviters, invites sent, opened, joined, reached first value, their rates and K; text/csv (the cohort rows) when asked.");
         return app;
     }
 
@@ -95,6 +101,20 @@ public static class AnalyticsModule
         IReadOnlyList<VitalsDto> rows = [.. (await vitals.ReadAsync(caller.WorkspaceId, f.From, f.To, f.Metric, f.Path, f.Device, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Vitals.Rating(r.Metric, r.P75)))];
         return Csv.Wanted(request) ? Csv.Result(rows, VitalsCsv.Columns, "vitals.csv") : TypedResults.Ok(rows);
+    }
+
+    /// <summary>Query: from, to (cohort days, YYYY-MM-DD, UTC; default the last 30 days), loop. Reads only the rollup.</summary>
+    private static async Task<IResult> GetKFactor(
+        string? from, string? to, string? loop, HttpRequest request, WorkspaceContext caller, KFactorQuery kfactor, TimeProvider time, CancellationToken ct)
+    {
+        var filter = KFactorFilter.Parse(from, to, loop, RollupWindow.DayOf(time.GetUtcNow()));
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var report = await kfactor.GetAsync(caller.WorkspaceId, filter.Value!, ct);
+        return Csv.Wanted(request) ? Csv.Result(report.Cohorts, KFactorCsv.Columns, "kfactor.csv") : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>

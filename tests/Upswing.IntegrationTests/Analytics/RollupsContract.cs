@@ -407,6 +407,7 @@ public abstract class RollupServerFixture : ServerFixture
         new("Jobs:Periodic:rollup-daily:Cron", "off"),
         new("Jobs:Periodic:rollup-experiments:Cron", "off"),
         new("Jobs:Periodic:rollup-vitals:Cron", "off"),
+        new("Jobs:Periodic:rollup-kfactor:Cron", "off"),
         new("Jobs:Periodic:prune-rollup-runs:Cron", "off"),
     ];
 }

@@ -36,6 +36,8 @@ public static class AnalyticsModule
         builder.Services.AddRollup<FunnelRollups>(FunnelRollups.Name);
         builder.Services.AddRollup<RetentionRollups>(RetentionRollups.Name);
         builder.Services.AddScoped<RetentionQuery>();
+        builder.Services.AddRollup<KFactorRollups>(KFactorRollups.Name);
+        builder.Services.AddScoped<KFactorQuery>();
         return builder;
     }
 
@@ -72,6 +74,9 @@ public static class AnalyticsModule
         analytics.MapGet("/funnels", GetFunnelResult).WithName("GetFunnelResult")
             .Produces<FunnelResultDto>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("A funnel's steps over a day range from the funnels rollup (sums of daily entries): persons, conversion, drop-off and time to convert, per breakdown value, and entries per day; text/csv when asked.");
+        analytics.MapGet("/kfactor", GetKFactor).WithName("GetKFactor")
+            .Produces<KFactorReport>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
+            .WithSummary("K-factor per viral loop and per loop and cohort day from the kfactor rollup: inviters, invites sent, opened, joined, reached first value, their rates and K;
         return app;
     }
 
@@ -181,6 +186,20 @@ public static class AnalyticsModule
 
         var answer = await retention.GetAsync(caller.WorkspaceId, filter.Value!, today, ct);
         return Csv.Wanted(request) ? Csv.Result(RetentionQuery.CsvRows(answer), RetentionQuery.CsvColumns, "retention.csv") : TypedResults.Ok(answer);
+    }
+
+    /// <summary>Query: from, to (cohort days, YYYY-MM-DD, UTC; default the last 30 days), loop. Reads only the rollup.</summary>
+    private static async Task<IResult> GetKFactor(
+        string? from, string? to, string? loop, HttpRequest request, WorkspaceContext caller, KFactorQuery kfactor, TimeProvider time, CancellationToken ct)
+    {
+        var filter = KFactorFilter.Parse(from, to, loop, RollupWindow.DayOf(time.GetUtcNow()));
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var report = await kfactor.GetAsync(caller.WorkspaceId, filter.Value!, ct);
+        return Csv.Wanted(request) ? Csv.Result(report.Cohorts, KFactorCsv.Columns, "kfactor.csv") : TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<MetricDto>, ProblemHttpResult>> DeleteMetric(string key, WorkspaceContext caller, MetricService metrics, CancellationToken ct) =>

@@ -409,6 +409,7 @@ public abstract class RollupServerFixture : ServerFixture
         new("Jobs:Periodic:rollup-vitals:Cron", "off"),
         new("Jobs:Periodic:rollup-funnels:Cron", "off"),
         new("Jobs:Periodic:rollup-retention:Cron", "off"),
+        new("Jobs:Periodic:rollup-kfactor:Cron", "off"),
         new("Jobs:Periodic:prune-rollup-runs:Cron", "off"),
     ];
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Upswing.Analytics;
 using Upswing.Jobs;
 using Upswing.TestKit;
 
@@ -235,6 +236,14 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             await NotFound(response, r);
             Assert.Equal(HttpStatusCode.OK, (await r.Owner.GetAsync($"/api/v1/funnels/{r.BFunnel.Key}")).StatusCode);
         }),
+        // A's key reads A's kfactor rollup only: B's loop (an invite sent and joined today, rolled up) shows to B, never to A.
+        new("GET", "/api/v1/analytics/kfactor", _ => "/api/v1/analytics/kfactor", null, async (response, r) =>
+        {
+            var report = await response.ReadOkAsync();
+            Assert.Empty(report["loops"]!.AsArray());
+            Assert.Empty(report["cohorts"]!.AsArray());
+            Assert.Contains("b_isolation_loop", await r.Owner.GetStringAsync("/api/v1/analytics/kfactor"));
+        }),
         new("GET", "/api/v1/metrics/", _ => "/api/v1/metrics", null, ListExcludesOrEmpty(r => r.BMetric.Id)),
         new("GET", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, NotFound),
         new("POST", "/api/v1/metrics/", _ => "/api/v1/metrics", new { key = "intruder-metric", name = "Intruder", type = "count", @event = "Intruded" }, async (response, r) =>
@@ -299,6 +308,9 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         var (userId, eventName) = (Infrastructure.Unique("b-user"), Infrastructure.Unique("B Event"));
         using var writer = Server.NewClient(b.ClientKey);
         await (await writer.PostAsJsonAsync("/v1/batch", new { batch = new object[] { new { type = "track", userId, @event = eventName }, new { type = "track", userId } } })).ReadOkAsync();
+        var invite = new { loop = "b_isolation_loop", inviteId = Infrastructure.Unique("b-invite") };
+        await (await writer.PostAsJsonAsync("/v1/batch", new { batch = new object[] { new { type = "track", userId, @event = "invite.sent", properties = invite }, new { type = "track", userId = userId + "-friend", @event = "invite.joined", properties = invite } } })).ReadOkAsync();
+        await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().RunAsync(b.Workspace.Id, KFactorRollups.Name, null, CancellationToken.None));
         var stored = await (await owner.GetAsync($"/api/v1/events?userId={userId}")).ReadOkAsync();
         await Server.WithServicesAsync(s => s.GetRequiredService<Upswing.Analytics.RollupRunner>().RunAsync(b.Workspace.Id, Upswing.Analytics.RetentionRollups.Name, null, default));
         var quarantined = await (await owner.GetAsync("/api/v1/events/quarantine")).ReadOkAsync();

@@ -134,3 +134,37 @@ internal sealed class VitalsRollupConfiguration : IEntityTypeConfiguration<Vital
         builder.HasOne<Workspaces.Workspace>().WithMany().HasForeignKey(r => r.WorkspaceId).OnDelete(DeleteBehavior.Cascade);
     }
 }
+
+/// <summary>One loop's invites first sent on one UTC day and what became of them in the attribution window. Written by hand-written SQL (<see cref="KFactorRollups"/>).</summary>
+internal sealed class KFactorRollup
+{
+    public Guid WorkspaceId { get; set; }
+    public required string Loop { get; set; }
+    public DateOnly CohortDay { get; set; }
+    public long Inviters { get; set; }
+    public long InvitesSent { get; set; }
+    public long Opened { get; set; }
+    public long Joined { get; set; }
+    public long ReachedFirstValue { get; set; }
+    public DateTimeOffset ComputedAt { get; set; }
+}
+
+internal sealed class KFactorRollupConfiguration : IEntityTypeConfiguration<KFactorRollup>
+{
+    public void Configure(EntityTypeBuilder<KFactorRollup> builder)
+    {
+        builder.ToTable("k_factor_rollups");
+        // The key is the only index, day before loop: reads are a workspace's cohort-day range (optionally one loop), and a run replaces a day range.
+        builder.HasKey(r => new { r.WorkspaceId, r.CohortDay, r.Loop });
+        builder.Property(r => r.WorkspaceId).HasColumnName("workspace_id");
+        builder.Property(r => r.Loop).HasColumnName("loop").HasMaxLength(KFactor.MaxLoopLength);
+        builder.Property(r => r.CohortDay).HasColumnName("cohort_day");
+        builder.Property(r => r.Inviters).HasColumnName("inviters");
+        builder.Property(r => r.InvitesSent).HasColumnName("invites_sent");
+        builder.Property(r => r.Opened).HasColumnName("opened");
+        builder.Property(r => r.Joined).HasColumnName("joined");
+        builder.Property(r => r.ReachedFirstValue).HasColumnName("reached_first_value");
+        builder.Property(r => r.ComputedAt).HasColumnName("computed_at");
+        builder.HasOne<Workspaces.Workspace>().WithMany().HasForeignKey(r => r.WorkspaceId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

@@ -76,7 +76,7 @@ public static class AnalyticsModule
             .WithSummary("A funnel's steps over a day range from the funnels rollup (sums of daily entries): persons, conversion, drop-off and time to convert, per breakdown value, and entries per day; text/csv when asked.");
         analytics.MapGet("/kfactor", GetKFactor).WithName("GetKFactor")
             .Produces<KFactorReport>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
-            .WithSummary("K-factor per viral loop and per loop and cohort day from the kfactor rollup: inviters, invites sent, opened, joined, reached first value, their rates and K;
+            .WithSummary("K-factor per viral loop and per loop and cohort day from the kfactor rollup: inviters, invites sent, opened, joined, reached first value, their rates and K; text/csv (the cohort rows) when asked.");
         return app;
     }
 
@@ -172,6 +172,8 @@ public static class AnalyticsModule
         }
 
         return Csv.Wanted(request) ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, "funnel.csv") : TypedResults.Ok(result.Value);
+    }
+
     /// <summary>Query: type (first_time|recurring), period (day|week), from, to (cohort starts, YYYY-MM-DD, UTC). Reads only the rollup.</summary>
     private static async Task<IResult> GetRetention(
         string? type, string? period, string? from, string? to, HttpRequest request,

@@ -420,6 +420,50 @@ namespace Upswing.Migrations.Postgres.Migrations
                     b.ToTable("funnel_rollups", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.KFactorRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateOnly>("CohortDay")
+                        .HasColumnType("date")
+                        .HasColumnName("cohort_day");
+
+                    b.Property<string>("Loop")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("loop");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<long>("Inviters")
+                        .HasColumnType("bigint")
+                        .HasColumnName("inviters");
+
+                    b.Property<long>("InvitesSent")
+                        .HasColumnType("bigint")
+                        .HasColumnName("invites_sent");
+
+                    b.Property<long>("Joined")
+                        .HasColumnType("bigint")
+                        .HasColumnName("joined");
+
+                    b.Property<long>("Opened")
+                        .HasColumnType("bigint")
+                        .HasColumnName("opened");
+
+                    b.Property<long>("ReachedFirstValue")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reached_first_value");
+
+                    b.HasKey("WorkspaceId", "CohortDay", "Loop");
+
+                    b.ToTable("k_factor_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1800,6 +1844,15 @@ namespace Upswing.Migrations.Postgres.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.FunnelRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.KFactorRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

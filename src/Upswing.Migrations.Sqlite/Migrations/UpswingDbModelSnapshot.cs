@@ -413,6 +413,50 @@ namespace Upswing.Migrations.Sqlite.Migrations
                     b.ToTable("funnel_rollups", (string)null);
                 });
 
+            modelBuilder.Entity("Upswing.Analytics.KFactorRollup", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateOnly>("CohortDay")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cohort_day");
+
+                    b.Property<string>("Loop")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("loop");
+
+                    b.Property<long>("ComputedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("computed_at");
+
+                    b.Property<long>("Inviters")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("inviters");
+
+                    b.Property<long>("InvitesSent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("invites_sent");
+
+                    b.Property<long>("Joined")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("joined");
+
+                    b.Property<long>("Opened")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("opened");
+
+                    b.Property<long>("ReachedFirstValue")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reached_first_value");
+
+                    b.HasKey("WorkspaceId", "CohortDay", "Loop");
+
+                    b.ToTable("k_factor_rollups", (string)null);
+                });
+
             modelBuilder.Entity("Upswing.Analytics.MetricDefinition", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1791,6 +1835,15 @@ namespace Upswing.Migrations.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("Upswing.Analytics.FunnelRollup", b =>
+                {
+                    b.HasOne("Upswing.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Upswing.Analytics.KFactorRollup", b =>
                 {
                     b.HasOne("Upswing.Workspaces.Workspace", null)
                         .WithMany()

@@ -10,7 +10,7 @@ using Upswing.Jobs;
 
 namespace Upswing.Analytics;
 
-/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics) and the experiment results endpoint.</summary>
+/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics), the experiment results endpoint and the /v1/metrics API.</summary>
 public static class AnalyticsModule
 {
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
@@ -51,6 +51,7 @@ public static class AnalyticsModule
         app.MapManagementGroup("/analytics", "Analytics").MapGet("/vitals", GetVitals).WithName("GetVitals")
             .Produces<IReadOnlyList<VitalsDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("Web vitals per UTC day, metric, page path and device class from the vitals rollup: samples, p50, p75, p90 and the p75's rating; text/csv when asked.");
+        app.MapMetricsApi();
         return app;
     }
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Upswing.Analytics;
 using Upswing.Data;
@@ -34,7 +33,7 @@ public abstract class MetricsApiContract(ServerFixture fixture)
             var json = (await (await api.GetAsync($"/v1/metrics/daily?window_days={window}")).ReadOkAsync()).AsArray();
             var expected = ExpectedDaily(s, window);
             Assert.NotEmpty(expected);
-            Assert.Equal(expected, json.Select(n => (n!.Str("day"), n.Str("event"), n["events"]!.GetValue<long>(), n["users"]!.GetValue<long>())).ToList());
+            Assert.Equal(expected, json.Select(n => (n!.Str("day"), n!.Str("event"), n!["events"]!.GetValue<long>(), n!["users"]!.GetValue<long>())).ToList());
         }
 
         // The default window is 7 days; event= filters (empty means all, as the seed's example sends it).
@@ -42,7 +41,7 @@ public abstract class MetricsApiContract(ServerFixture fixture)
         Assert.Equal(ExpectedDaily(s, 7).Count, week.Count);
         var purchases = (await (await api.GetAsync("/v1/metrics/daily?window_days=30&event=Purchase")).ReadOkAsync()).AsArray();
         Assert.Equal(ExpectedDaily(s, 30).Where(r => r.Event == "Purchase").ToList(),
-            purchases.Select(n => (n!.Str("day"), n.Str("event"), n["events"]!.GetValue<long>(), n["users"]!.GetValue<long>())).ToList());
+            purchases.Select(n => (n!.Str("day"), n!.Str("event"), n!["events"]!.GetValue<long>(), n!["users"]!.GetValue<long>())).ToList());
 
         using var csv = new HttpRequestMessage(HttpMethod.Get, "/v1/metrics/daily?window_days=30");
         csv.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/csv"));
@@ -75,12 +74,12 @@ public abstract class MetricsApiContract(ServerFixture fixture)
             Assert.Equal(week.Select(e => RollupWindow.DayOf(e.At)).Distinct().Count(), summary["last7Days"]!["activeDays"]!.GetValue<int>());
             Assert.Equal(track.Count(e => RollupWindow.DayOf(e.At) > TodayDay.AddDays(-30)), summary["last30Days"]!["events"]!.GetValue<long>());
             var top = week.GroupBy(e => e.Name).Select(g => (g.Key, (long)g.Count())).OrderByDescending(t => t.Item2).ThenBy(t => t.Key, StringComparer.Ordinal).Take(10).ToList();
-            Assert.Equal(top, summary["topEvents"]!.AsArray().Select(n => (n!.Str("event"), n["events"]!.GetValue<long>())).ToList());
+            Assert.Equal(top, summary["topEvents"]!.AsArray().Select(n => (n!.Str("event"), n!["events"]!.GetValue<long>())).ToList());
             Assert.Equal(1, summary["experiments"]!["running"]!.GetValue<int>());
             Assert.Equal(1, summary["experiments"]!["withResults"]!.GetValue<int>());
             var rollups = summary["lastRollup"]!.AsArray();
-            Assert.Contains(rollups, r => r!.Str("job") == DailyMetricRollups.Name && r.Str("outcome") == RollupRunner.Succeeded && r["finishedAt"] is not null);
-            Assert.Contains(rollups, r => r!.Str("job") == ExperimentRollups.Name && r.Str("outcome") == RollupRunner.Succeeded);
+            Assert.Contains(rollups, r => r!.Str("job") == DailyMetricRollups.Name && r!.Str("outcome") == RollupRunner.Succeeded && r!["finishedAt"] is not null);
+            Assert.Contains(rollups, r => r!.Str("job") == ExperimentRollups.Name && r!.Str("outcome") == RollupRunner.Succeeded);
         }
 
         var csv = await (await Dashboard(s.ReadKey).GetAsync("/v1/metrics/summary?format=csv")).Content.ReadAsStringAsync();
@@ -111,12 +110,12 @@ public abstract class MetricsApiContract(ServerFixture fixture)
             {
                 var json = (await (await api.GetAsync(url)).ReadOkAsync()).AsArray();
                 Assert.Equal(expected.Select(e => (e.Metric, e.Variation, e.VariationKey, e.Units)),
-                    json.Select(n => (n!.Str("metricKey"), n["variationIndex"]!.GetValue<int>(), n.Str("variationKey"), n["units"]!.GetValue<long>())).ToList());
+                    json.Select(n => (n!.Str("metricKey"), n!["variationIndex"]!.GetValue<int>(), n!.Str("variationKey"), n!["units"]!.GetValue<long>())).ToList());
                 foreach (var (e, n) in expected.Zip(json))
                 {
                     Assert.Equal(s.ExperimentKey, n!.Str("experimentKey"));
-                    Assert.Equal(e.Sum, n["sum"]!.GetValue<double>(), 1e-9);
-                    Assert.Equal(e.Mean, n["mean"]!.GetValue<double>(), 1e-9);
+                    Assert.Equal(e.Sum, n!["sum"]!.GetValue<double>(), 1e-9);
+                    Assert.Equal(e.Mean, n!["mean"]!.GetValue<double>(), 1e-9);
                 }
             }
         }
@@ -174,7 +173,7 @@ public abstract class MetricsApiContract(ServerFixture fixture)
         await AssertProblemAsync(await Server.NewClient(ws.ClientKey).GetAsync("/v1/metrics/experiments"), HttpStatusCode.Forbidden);
 
         var keys = await (await Server.NewClient(ws.SecretKey).GetAsync("/api/v1/keys")).ReadOkAsync();
-        var id = keys.AsArray().Single(k => k!.Str("kind") == "Read" || k.Str("kind") == "read")!.Str("id");
+        var id = keys.AsArray().Single(k => k!.Str("kind") == "Read" || k!.Str("kind") == "read")!.Str("id");
         await (await Server.NewClient(ws.SecretKey).PostAsync($"/api/v1/keys/{id}/revoke", null)).ReadOkAsync();
         await AssertProblemAsync(await Dashboard(read).GetAsync("/v1/metrics/summary"), HttpStatusCode.Unauthorized);
         await AssertProblemAsync(await Server.NewClient(read).GetAsync("/v1/metrics/daily"), HttpStatusCode.Unauthorized);

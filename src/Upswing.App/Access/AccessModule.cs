@@ -47,7 +47,8 @@ public static class AccessModule
                 options.ExpireTimeSpan = TimeSpan.FromDays(7);
                 options.SlidingExpiration = true;
             })
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.DashboardTokenScheme, null);
 
         services.AddAuthorizationBuilder()
             .AddPolicy(AccessPolicies.SecretKey, policy => policy
@@ -55,7 +56,13 @@ public static class AccessModule
                 .RequireClaim(UpswingClaims.KeyKind, nameof(ApiKeyKind.Secret)))
             .AddPolicy(AccessPolicies.AnyKey, policy => policy
                 .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
-                .RequireClaim(UpswingClaims.KeyKind))
+                .RequireClaim(UpswingClaims.KeyKind, nameof(ApiKeyKind.Secret), nameof(ApiKeyKind.Client)))
+            .AddPolicy(AccessPolicies.MetricsSummary, policy => policy
+                .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.DashboardTokenScheme)
+                .RequireClaim(UpswingClaims.KeyKind, nameof(ApiKeyKind.Secret), nameof(ApiKeyKind.Client), nameof(ApiKeyKind.Read)))
+            .AddPolicy(AccessPolicies.MetricsRead, policy => policy
+                .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.DashboardTokenScheme)
+                .RequireClaim(UpswingClaims.KeyKind, nameof(ApiKeyKind.Secret), nameof(ApiKeyKind.Read)))
             .AddPolicy(AccessPolicies.Dashboard, policy => policy
                 .AddAuthenticationSchemes(CookieScheme)
                 .RequireClaim(UpswingClaims.UserId));

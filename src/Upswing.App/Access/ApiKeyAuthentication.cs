@@ -14,6 +14,8 @@ namespace Upswing.Access;
 /// <summary>
 /// Authenticates API keys sent as <c>Authorization: Bearer &lt;key&gt;</c>, or as the user name of HTTP
 /// Basic credentials (how Segment-style write keys travel). Challenges and refusals are ProblemDetails.
+/// Registered twice: as <see cref="SchemeName"/> (the Authorization header only) and as <see cref="DashboardTokenScheme"/>,
+/// which the metrics API uses and which also reads the <c>x-dashboard-token</c> header.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -24,15 +26,33 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
+    /// <summary>The metrics API's scheme: the key in <c>x-dashboard-token</c> (AB Calicritters' contract) or in Authorization.</summary>
+    public const string DashboardTokenScheme = "DashboardToken";
+
+    /// <summary>The header a dashboard token (a read key, or any key the endpoint accepts) may travel in.</summary>
+    public const string DashboardTokenHeader = "x-dashboard-token";
+
+    private bool IsDashboardScheme => Scheme.Name == DashboardTokenScheme;
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (header.Length == 0)
+        string? presented, error;
+        var token = IsDashboardScheme ? Request.Headers[DashboardTokenHeader].ToString() : "";
+        if (token.Length > 0)
         {
-            return AuthenticateResult.NoResult();
+            (presented, error) = (token.Trim(), null);
+        }
+        else
+        {
+            var header = Request.Headers.Authorization.ToString();
+            if (header.Length == 0)
+            {
+                return AuthenticateResult.NoResult();
+            }
+
+            (presented, error) = KeyFromAuthorization(header);
         }
 
-        var (presented, error) = KeyFromAuthorization(header);
         if (presented is null)
         {
             return AuthenticateResult.Fail(error!);
@@ -94,7 +114,9 @@ internal sealed class ApiKeyAuthenticationHandler(
             ProblemDetails = new ProblemDetails
             {
                 Status = 401,
-                Detail = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <key>'.",
+                Detail = result.Failure?.Message ?? (IsDashboardScheme
+                    ? $"A key is required: send '{DashboardTokenHeader}: <key>' or 'Authorization: Bearer <key>'."
+                    : "An API key is required: send 'Authorization: Bearer <key>'."),
             },
         });
     }
@@ -108,7 +130,11 @@ internal sealed class ApiKeyAuthenticationHandler(
             ProblemDetails = new ProblemDetails
             {
                 Status = 403,
-                Detail = "This endpoint needs a secret key. Client keys may only call the SDK and event endpoints.",
+                Detail = IsDashboardScheme
+                    ? "This endpoint needs a read key (us_rk_…) or a secret key; client keys may only read /v1/metrics/summary."
+                    : Context.User.FindFirst(UpswingClaims.KeyKind)?.Value == nameof(ApiKeyKind.Read)
+                        ? "Read keys may only call the /v1/metrics endpoints."
+                        : "This endpoint needs a secret key. Client keys may only call the SDK and event endpoints.",
             },
         });
     }
@@ -137,8 +163,14 @@ public static class AccessPolicies
     /// <summary>Management API: a secret key of the workspace.</summary>
     public const string SecretKey = "secret-key";
 
-    /// <summary>SDK and event-write endpoints: a client or a secret key.</summary>
+    /// <summary>SDK and event-write endpoints: a client or a secret key (never a read key).</summary>
     public const string AnyKey = "any-key";
+
+    /// <summary>GET /v1/metrics/summary: any key of the workspace (secret, client or read), also as <c>x-dashboard-token</c>.</summary>
+    public const string MetricsSummary = "metrics-summary";
+
+    /// <summary>The other /v1/metrics endpoints: a read or a secret key, also as <c>x-dashboard-token</c>.</summary>
+    public const string MetricsRead = "metrics-read";
 
     /// <summary>Dashboard pages: a signed-in user.</summary>
     public const string Dashboard = "dashboard";

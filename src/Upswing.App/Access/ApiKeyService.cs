@@ -41,6 +41,7 @@ public sealed class ApiKeyService
 
     public const string SecretPrefix = "us_sk_";
     public const string ClientPrefix = "us_ck_";
+    public const string ReadPrefix = "us_rk_";
     private const int VisiblePrefixLength = 12;
 
     internal static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
@@ -54,7 +55,7 @@ public sealed class ApiKeyService
 
         if (!Enum.IsDefined(kind))
         {
-            return Failure.Invalid("kind", "The kind must be 'secret' or 'client'.");
+            return Failure.Invalid("kind", "The kind must be 'secret', 'client' or 'read'.");
         }
 
         var errors = new FieldErrors();
@@ -68,8 +69,13 @@ public sealed class ApiKeyService
             errors.Add("encryptPayload", "Only client keys serve SDK payloads; a secret key cannot encrypt them.");
         }
 
+        if (kind == ApiKeyKind.Read && environment is not null)
+        {
+            errors.Add("environment", "A read key reads the whole workspace's metrics; it takes no environment.");
+        }
+
         Guid? environmentId = null;
-        if (kind == ApiKeyKind.Client || environment is not null)
+        if (kind == ApiKeyKind.Client || (environment is not null && kind != ApiKeyKind.Read))
         {
             var envKey = environment ?? "production";
             environmentId = await db.Environments.Where(e => e.WorkspaceId == caller.WorkspaceId && e.Key == envKey)
@@ -85,7 +91,7 @@ public sealed class ApiKeyService
             return errors.ToFailure();
         }
 
-        var key = (kind == ApiKeyKind.Secret ? SecretPrefix : ClientPrefix) + Secrets.RandomToken();
+        var key = PrefixOf(kind) + Secrets.RandomToken();
         var now = time.GetUtcNow();
         var entity = new ApiKey
         {
@@ -149,7 +155,16 @@ public sealed class ApiKeyService
     /// <summary>True when the text has the shape of an Upswing key; anything else is rejected before hashing.</summary>
     public static bool LooksLikeKey(string presented) =>
         presented.Length is >= 20 and <= 128
-        && (presented.StartsWith(SecretPrefix, StringComparison.Ordinal) || presented.StartsWith(ClientPrefix, StringComparison.Ordinal));
+        && (presented.StartsWith(SecretPrefix, StringComparison.Ordinal) || presented.StartsWith(ClientPrefix, StringComparison.Ordinal)
+            || presented.StartsWith(ReadPrefix, StringComparison.Ordinal));
+
+    /// <summary>How keys of a kind start: us_sk_ (secret), us_ck_ (client), us_rk_ (read).</summary>
+    public static string PrefixOf(ApiKeyKind kind) => kind switch
+    {
+        ApiKeyKind.Secret => SecretPrefix,
+        ApiKeyKind.Client => ClientPrefix,
+        _ => ReadPrefix,
+    };
 
     /// <summary>The identity behind a presented key, or null when it is unknown, malformed or revoked.</summary>
     public async Task<KeyIdentity?> AuthenticateAsync(string presented, CancellationToken ct)

@@ -7,8 +7,7 @@ using Upswing.Common.Http;
 
 namespace Upswing.Access;
 
-/// <summary>Body of POST /api/v1/keys.</summary>
-/// <summary>Body of POST /api/v1/keys. <see cref="EncryptPayload"/> (client keys): SDK payloads for this key are AES-encrypted, GrowthBook style.</summary>
+/// <summary>Body of POST /api/v1/keys. Kind: secret, client or read (a read-only dashboard token for /v1/metrics). <see cref="EncryptPayload"/> (client keys): SDK payloads for this key are AES-encrypted, GrowthBook style.</summary>
 public sealed record CreateKeyRequest(string? Kind, string? Environment, string? Name, bool EncryptPayload = false);
 
 internal static class KeyEndpoints
@@ -33,7 +32,7 @@ internal static class KeyEndpoints
     {
         if (!Enum.TryParse<ApiKeyKind>(request.Kind, ignoreCase: true, out var kind) || int.TryParse(request.Kind, out _))
         {
-            return Problems.Invalid("kind", "The kind must be 'secret' or 'client'.");
+            return Problems.Invalid("kind", "The kind must be 'secret', 'client' or 'read'.");
         }
 
         var result = await keys.CreateAsync(caller, kind, request.Environment, request.Name, ct, request.EncryptPayload);

@@ -9,11 +9,15 @@ public enum WorkspaceRole
     Viewer = 3,
 }
 
-/// <summary>Secret keys serve the management API and server-side data plane; client keys are publishable.</summary>
+/// <summary>
+/// Secret keys serve the management API and server-side data plane; client keys are publishable; read keys (dashboard
+/// tokens) only read the aggregated metrics under <c>/v1/metrics</c> and are refused everywhere else.
+/// </summary>
 public enum ApiKeyKind
 {
     Secret,
     Client,
+    Read,
 }
 
 public static class WorkspaceRoles

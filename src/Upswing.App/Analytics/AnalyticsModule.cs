@@ -10,7 +10,7 @@ using Upswing.Jobs;
 
 namespace Upswing.Analytics;
 
-/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics) and the experiment results endpoint.</summary>
+/// <summary>Analytics: metric definitions, the rollup jobs (daily metrics, experiment metrics), the experiment results endpoint and the /v1/metrics API.</summary>
 public static class AnalyticsModule
 {
     public static IHostApplicationBuilder AddAnalytics(this IHostApplicationBuilder builder)
@@ -77,6 +77,7 @@ public static class AnalyticsModule
         analytics.MapGet("/kfactor", GetKFactor).WithName("GetKFactor")
             .Produces<KFactorReport>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .WithSummary("K-factor per viral loop and per loop and cohort day from the kfactor rollup: inviters, invites sent, opened, joined, reached first value, their rates and K; text/csv (the cohort rows) when asked.");
+        app.MapMetricsApi();
         return app;
     }
 

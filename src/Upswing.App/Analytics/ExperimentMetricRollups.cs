@@ -30,6 +30,15 @@ public sealed record ExperimentMetricRollupRow(
     double? DenominatorSum = null, double? DenominatorSumSquares = null, double? SumProducts = null,
     double? PreSum = null, double? PreSumSquares = null, double? SumProductsPre = null, DateTimeOffset? ComputedAt = null);
 
+/// <summary>An experiment metric's rollup rows of one variation summed over a range of days (see <see cref="ExperimentMetricRollups.SumAsync"/>).</summary>
+/// <param name="ExperimentKey">The experiment's key.</param>
+/// <param name="MetricKey">The metric's key.</param>
+/// <param name="Variation">The variation's index; 0 is control.</param>
+/// <param name="Units">Units first counted on those days.</param>
+/// <param name="Sum">Sum of their values (ratio metrics: of the numerator).</param>
+/// <param name="DenominatorSum">Ratio metrics: the denominator's sum; null otherwise.</param>
+public sealed record ExperimentMetricTotals(string ExperimentKey, string MetricKey, int Variation, long Units, double Sum, double? DenominatorSum);
+
 /// <summary>
 /// Reads and writes <c>experiment_metric_rollups</c>, the daily increments of experiment metrics that the results
 /// endpoint sums into sufficient statistics. Hand-written SQL: an upsert is one <c>INSERT … ON CONFLICT DO UPDATE</c>
@@ -150,6 +159,54 @@ public sealed class ExperimentMetricRollups(SqlDialect dialect, TimeProvider tim
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// Per experiment, metric and variation: the rows of the days <paramref name="from"/>…<paramref name="to"/> summed (units,
+    /// sum, denominator sum), of one experiment or all; ordered by experiment key, metric key (ordinal) and variation.
+    /// </summary>
+    public async Task<IReadOnlyList<ExperimentMetricTotals>> SumAsync(Guid workspaceId, string? experimentKey, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        var (orderByExperiment, orderByMetric) = Postgres ? ("experiment_key COLLATE \"C\"", "metric_key COLLATE \"C\"") : ("experiment_key", "metric_key");
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT experiment_key, metric_key, variation, CAST(SUM(units) AS BIGINT), SUM(sum), SUM(denominator_sum) " +
+            "FROM experiment_metric_rollups WHERE workspace_id = @workspace AND day >= @from AND day <= @to" +
+            (experimentKey is null ? "" : " AND experiment_key = @experiment") +
+            $" GROUP BY experiment_key, metric_key, variation ORDER BY {orderByExperiment}, {orderByMetric}, variation";
+        command.AddParameter("@workspace", dialect.Value(workspaceId));
+        command.AddParameter("@from", dialect.Value(from));
+        command.AddParameter("@to", dialect.Value(to));
+        if (experimentKey is not null)
+        {
+            command.AddParameter("@experiment", experimentKey);
+        }
+
+        var rows = new List<ExperimentMetricTotals>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new ExperimentMetricTotals(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetDouble(4), Nullable(reader, 5)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The keys of the workspace's experiments that have rollup rows (results to show).</summary>
+    public async Task<IReadOnlyList<string>> ExperimentKeysAsync(Guid workspaceId, CancellationToken ct)
+    {
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT experiment_key FROM experiment_metric_rollups WHERE workspace_id = @workspace";
+        command.AddParameter("@workspace", dialect.Value(workspaceId));
+        var keys = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        return keys;
     }
 
     /// <summary>Deletes an experiment's rows of the days from <paramref name="from"/> to <paramref name="to"/> (both included), before a re-run of that window; returns how many.</summary>

@@ -14,7 +14,7 @@ internal sealed class Ingestion(EventWriter writer, TrackingPlans plans, Ingesti
 {
     public IngestionMetrics Metrics => metrics;
 
-    /// <summary>The write key's identity, or null after answering 401.</summary>
+    /// <summary>The write key's identity, or null after answering 401 (403 for a read key).</summary>
     public async Task<KeyIdentity?> AuthenticateAsync(HttpContext http, JsonElement root)
     {
         string? key = null, error = null;
@@ -28,6 +28,13 @@ internal sealed class Ingestion(EventWriter writer, TrackingPlans plans, Ingesti
         }
 
         var identity = key is null ? null : await KeyLookup.FindAsync(http, key);
+        if (identity is { Kind: ApiKeyKind.Read })
+        {
+            metrics.Refused("forbidden");
+            await Problems.ForbiddenProblem("Read keys may only call the /v1/metrics endpoints; events are written with a client or a secret key.").ExecuteAsync(http);
+            return null;
+        }
+
         if (identity is not null)
         {
             return identity;

@@ -60,7 +60,7 @@ public static class ExperimentsModule
 
     /// <summary>
     /// A hot path for apps, so like the SDK endpoints it skips the cookie, authorization and antiforgery middleware
-    /// and checks the key itself: any valid key (client or secret) of the workspace.
+    /// and checks the key itself: any valid client or secret key of the workspace (a read key gets 403).
     /// </summary>
     /// <remarks>The body is read and the answer written with <see cref="JsonBody"/>: on this path the framework's streaming JSON cost more than the assignment.</remarks>
     private static async Task Assign(HttpContext http, AssignmentService assignments, IOptions<JsonOptions> json)
@@ -73,6 +73,12 @@ public static class ExperimentsModule
             await Problems.UnauthorizedProblem(http.Request.Headers.Authorization.Count == 0
                 ? "An API key is required: send 'Authorization: Bearer <key>'."
                 : error ?? "The API key is not valid or has been revoked.").ExecuteAsync(http);
+            return;
+        }
+
+        if (identity.Kind == ApiKeyKind.Read)
+        {
+            await Problems.ForbiddenProblem("Read keys may only call the /v1/metrics endpoints; assignment takes a client or a secret key.").ExecuteAsync(http);
             return;
         }
 

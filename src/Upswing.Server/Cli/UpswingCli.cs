@@ -113,8 +113,8 @@ internal static partial class UpswingCli
     private static Command KeysCommand()
     {
         var workspace = new Option<string>("--workspace") { Description = "Workspace slug.", Required = true };
-        var kind = new Option<string>("--kind") { Description = "secret (management API, server side) or client (publishable, SDKs and event writes).", Required = true };
-        kind.AcceptOnlyFromAmong("secret", "client");
+        var kind = new Option<string>("--kind") { Description = "secret (management API, server side), client (publishable, SDKs and event writes) or read (dashboard token: /v1/metrics only).", Required = true };
+        kind.AcceptOnlyFromAmong("secret", "client", "read");
         var environment = new Option<string?>("--environment") { Description = "Environment of a client key (default production)." };
         var name = new Option<string?>("--name") { Description = "A name to recognise the key by." };
         var create = new Command("create", "Creates an API key and prints it once; nothing else goes to stdout.") { workspace, kind, environment, name };

@@ -11,8 +11,8 @@ namespace Upswing.IntegrationTests.Api;
 
 /// <summary>
 /// A secret key of workspace A must never see or touch workspace B: B's resources answer 404 exactly
-/// like missing ones. The table below names a check for every management endpoint, and a guard test
-/// fails when an endpoint is added without one.
+/// like missing ones. The table below names a check for every management endpoint (and every /v1/metrics
+/// endpoint), and a guard test fails when an endpoint is added without one.
 /// </summary>
 public abstract class TenantIsolationContract(ServerFixture fixture)
 {
@@ -244,6 +244,21 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             Assert.Empty(report["cohorts"]!.AsArray());
             Assert.Contains("b_isolation_loop", await r.Owner.GetStringAsync("/api/v1/analytics/kfactor"));
         }),
+        // The /v1/metrics API (A's secret key; B's daily rollup has B's event): A sees only its own, empty, aggregates.
+        new("GET", "/v1/metrics/summary", _ => "/v1/metrics/summary", null, async (response, r) =>
+        {
+            var summary = await response.ReadOkAsync();
+            Assert.Equal(r.A.Workspace.Slug, summary.Str("workspace"));
+            Assert.Equal(0, summary["last30Days"]!["events"]!.GetValue<long>());
+            Assert.Empty(summary["topEvents"]!.AsArray());
+            Assert.Contains(r.BEvents.Name, await r.Owner.GetStringAsync("/v1/metrics/summary"));
+        }),
+        new("GET", "/v1/metrics/daily", _ => "/v1/metrics/daily?window_days=366", null, async (response, r) =>
+        {
+            Assert.Empty((await response.ReadOkAsync()).AsArray());
+            Assert.Contains(r.BEvents.Name, await r.Owner.GetStringAsync("/v1/metrics/daily?window_days=366"));
+        }),
+        new("GET", "/v1/metrics/experiments", r => $"/v1/metrics/experiments?experiment_id={r.BExperimentKey}", null, NotFound),
         new("GET", "/api/v1/metrics/", _ => "/api/v1/metrics", null, ListExcludesOrEmpty(r => r.BMetric.Id)),
         new("GET", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, NotFound),
         new("POST", "/api/v1/metrics/", _ => "/api/v1/metrics", new { key = "intruder-metric", name = "Intruder", type = "count", @event = "Intruded" }, async (response, r) =>
@@ -269,7 +284,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
     public void EveryManagementEndpoint_HasAnIsolationProbe()
     {
         var endpoints = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1", StringComparison.Ordinal) == true)
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1", StringComparison.Ordinal) == true || e.RoutePattern.RawText?.StartsWith("/v1/metrics", StringComparison.Ordinal) == true)
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} {e.RoutePattern.RawText}"))
             .Order().ToList();
         Assert.Equal(Probes.Select(p => $"{p.Method} {p.Route}").Order(), endpoints);
@@ -323,6 +338,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
         await (await owner.PostAsync($"/api/v1/jobs/{cancelled.Id}/cancel", null)).ReadOkAsync();
         var metric = await (await owner.PostAsJsonAsync("/api/v1/metrics", new { key = Infrastructure.Unique("b-metric"), name = "B metric", type = "binomial", @event = eventName })).ReadOkAsync();
         var funnel = await (await owner.PostAsJsonAsync("/api/v1/funnels", new { key = Infrastructure.Unique("b-funnel"), name = "B funnel", steps = new[] { new { @event = eventName }, new { @event = "B Done" } } })).ReadOkAsync();
+        await Server.WithServicesAsync(s => s.GetRequiredService<Upswing.Analytics.RollupRunner>().RunAsync(b.Workspace.Id, Upswing.Analytics.DailyMetricRollups.Name, 2, default));
         return new Resources(
             a, b, key["apiKey"]!.Str("id"), member["member"]!.Str("id"), audit[0]!.Str("id"), feature.Str("key"), feature.Str("id"), group.Str("id"),
             experimentKey, experiment.Str("id"), holdout.Str("key"), holdout.Str("id"), Server.NewClient(a.SecretKey), owner)

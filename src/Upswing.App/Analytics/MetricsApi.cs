@@ -77,6 +77,10 @@ public static class MetricsApi
             .Produces<IReadOnlyList<MetricsExperimentRow>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Read or secret key: units, sum and mean per experiment, metric and variation over the exposure days in the window; text/csv when asked.");
+        group.MapGet("/funnels", GetFunnels).WithName("GetMetricsFunnels").RequireAuthorization(AccessPolicies.MetricsRead)
+            .Produces<IReadOnlyList<FunnelResultDto>>(StatusCodes.Status200OK, "application/json", Csv.ContentType).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Read or secret key: each funnel's steps (or the one named by funnel_name, its key) over the entry days of the window from the funnels rollup; text/csv when asked.");
         return app;
     }
 
@@ -141,6 +145,36 @@ public static class MetricsApi
         return Csv.Wanted(request) ? Csv.Result(rows, DailyColumns, "daily.csv") : TypedResults.Ok(rows);
     }
 
+    /// <summary>Query: window_days (1–366, default 7), funnel_name (a funnel's key; unknown is 404; empty means every funnel).</summary>
+    private static async Task<IResult> GetFunnels(
+        [FromQuery(Name = "window_days")] string? windowDays, [FromQuery(Name = "funnel_name")] string? funnelName, HttpRequest request,
+        WorkspaceContext caller, FunnelService funnels, FunnelQueries queries, TimeProvider time, CancellationToken ct)
+    {
+        var window = ParseWindowDays(windowDays);
+        if (!window.Succeeded)
+        {
+            return window.Failure!.ToProblem();
+        }
+
+        var today = RollupWindow.DayOf(time.GetUtcNow());
+        IReadOnlyList<string> keys = string.IsNullOrEmpty(funnelName) ? [.. (await funnels.ListAsync(caller.WorkspaceId, ct)).Select(f => f.Key)] : [funnelName];
+        var results = new List<FunnelResultDto>(keys.Count);
+        foreach (var key in keys)
+        {
+            var result = await queries.GetAsync(caller.WorkspaceId, key, today.AddDays(1 - window.Value), today, ct);
+            if (!result.Succeeded)
+            {
+                return result.Failure!.ToProblem();
+            }
+
+            results.Add(result.Value!);
+        }
+
+        return Csv.Wanted(request)
+            ? Csv.Result(results.SelectMany(r => FunnelQueries.CsvRows(r).Select(row => (Funnel: r.Funnel.Key, Row: row))), FunnelColumns, "funnels.csv")
+            : TypedResults.Ok(results);
+    }
+
     /// <summary>Query: window_days (1–366, default 7), experiment_id (an experiment's key or id; unknown is 404).</summary>
     private static async Task<IResult> GetExperiments(
         [FromQuery(Name = "window_days")] string? windowDays, [FromQuery(Name = "experiment_id")] string? experimentId, HttpRequest request,
@@ -181,6 +215,9 @@ public static class MetricsApi
         var divisor = t.DenominatorSum ?? t.Units;
         return divisor == 0 ? null : t.Sum / divisor;
     }
+
+    private static readonly IReadOnlyList<CsvColumn<(string Funnel, FunnelCsvRow Row)>> FunnelColumns =
+        [new("funnel", r => r.Funnel), .. FunnelQueries.CsvColumns.Select(c => new CsvColumn<(string Funnel, FunnelCsvRow Row)>(c.Name, r => c.Value(r.Row)))];
 
     private static readonly IReadOnlyList<CsvColumn<MetricsDailyRow>> DailyColumns =
     [

@@ -98,6 +98,15 @@ public abstract class FunnelsContract(ServerFixture fixture)
         Assert.StartsWith(",0,View," + entries.Count.ToString(CultureInfo.InvariantCulture) + ",1,1,0,", lines[1], StringComparison.Ordinal);
         Assert.Contains(lines, l => l.StartsWith("(none),2,Buy,", StringComparison.Ordinal));
 
+        // The AB Calicritters endpoint answers the same funnel over the last window_days days (a secret key reads it too).
+        var windowDays = to.DayNumber - from.DayNumber + 1;
+        var metrics = (await (await s.Api.GetAsync($"/v1/metrics/funnels?window_days={windowDays}&funnel_name={s.Key}")).ReadOkAsync()).AsArray();
+        Assert.Equal(s.Key, Assert.Single(metrics)!["funnel"]!.Str("key"));
+        AssertSteps(metrics[0]!["steps"]!, entries);
+        Assert.Contains(s.Key, await s.Api.GetStringAsync($"/v1/metrics/funnels?window_days={windowDays}"));
+        Assert.Equal(HttpStatusCode.NotFound, (await s.Api.GetAsync("/v1/metrics/funnels?funnel_name=nope")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await s.Api.GetAsync("/v1/metrics/funnels?window_days=0")).StatusCode);
+
         // Range validation, the funnel parameter, and an unknown funnel.
         var missing = await s.Api.GetAsync("/api/v1/analytics/funnels?from=2026-02-30");
         Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);

@@ -259,6 +259,7 @@ public abstract class TenantIsolationContract(ServerFixture fixture)
             Assert.Contains(r.BEvents.Name, await r.Owner.GetStringAsync("/v1/metrics/daily?window_days=366"));
         }),
         new("GET", "/v1/metrics/experiments", r => $"/v1/metrics/experiments?experiment_id={r.BExperimentKey}", null, NotFound),
+        new("GET", "/v1/metrics/funnels", r => $"/v1/metrics/funnels?funnel_name={r.BFunnel.Key}", null, NotFound),
         new("GET", "/api/v1/metrics/", _ => "/api/v1/metrics", null, ListExcludesOrEmpty(r => r.BMetric.Id)),
         new("GET", "/api/v1/metrics/{key}", r => $"/api/v1/metrics/{r.BMetric.Key}", null, NotFound),
         new("POST", "/api/v1/metrics/", _ => "/api/v1/metrics", new { key = "intruder-metric", name = "Intruder", type = "count", @event = "Intruded" }, async (response, r) =>

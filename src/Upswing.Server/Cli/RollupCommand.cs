@@ -12,7 +12,7 @@ internal static partial class UpswingCli
     private sealed record RollupOptions(Option<string> Job, Option<int?> WindowDays, Option<string?> Workspace);
 
     private static RollupOptions NewRollupOptions() => new(
-        new Option<string>("--job") { Description = "Which rollup: daily, experiments, vitals, funnels (or another registered one), or all.", DefaultValueFactory = _ => "all" },
+        new Option<string>("--job") { Description = "Which rollup: daily, experiments, vitals, funnels, retention, kfactor (or another registered one), or all.", DefaultValueFactory = _ => "all" },
         new Option<int?>("--window-days") { Description = "Recompute the last N days (today included) instead of the window from the watermark." },
         new Option<string?>("--workspace") { Description = "Only this workspace (slug); every workspace when omitted." });
 

@@ -34,7 +34,7 @@ internal sealed class DemoHistory
     ];
 
     private static readonly (string Source, double Weight, double Signup)[] Sources =
-        [("organic", 0.45, 0.36), ("ads", 0.30, 0.28), ("email", 0.15, 0.45), ("invite", 0.10, 0.40)];
+        [("organic", 0.45, 0.42), ("ads", 0.30, 0.32), ("email", 0.15, 0.50), ("invite", 0.10, 0.45)];
 
     private static readonly Device[] Devices =
     [
@@ -50,7 +50,7 @@ internal sealed class DemoHistory
     private static readonly (string Metric, double Median, double Sigma)[] VitalShapes = [("LCP", 2000, 0.45), ("INP", 140, 0.5), ("CLS", 0.06, 0.6), ("FCP", 1300, 0.4), ("TTFB", 450, 0.45)];
 
     /// <summary>discount-test by variation (none, ten, twenty): how much more often players buy, and the chance an order is refunded.</summary>
-    private static readonly (double Buy, double Refund)[] Discount = [(1.0, 0.04), (1.5, 0.03), (1.55, 0.30)];
+    private static readonly (double Buy, double Refund)[] Discount = [(1.0, 0.30), (1.9, 0.12), (1.95, 0.65)];
 
     private static readonly string[] Experiments = ["discount-test", "headline-test"];
     private static readonly string[] CritterNames = ["Mochi", "Pip", "Biscuit", "Nori", "Waffles", "Juniper", "Pebble", "Clover"];
@@ -89,7 +89,7 @@ internal sealed class DemoHistory
         for (var d = 0; d < Days; d++)
         {
             var day = first.AddDays(d);
-            var count = (int)Math.Round(118 * (0.8 + (0.4 * d / (Days - 1))) * (Weekend(day) ? 1.25 : 1.0)) + random.Next(-8, 9);
+            var count = (int)Math.Round(130 * (0.8 + (0.4 * d / (Days - 1))) * (Weekend(day) ? 1.25 : 1.0)) + random.Next(-8, 9);
             for (var i = 0; i < count; i++)
             {
                 // "invite" here is a shared link outside the tracked loops (a copied URL): attributed, but no invite id.
@@ -222,14 +222,14 @@ internal sealed class DemoHistory
         Track("Session Started", user, anon, at, device, Props(("device", device.Name)));
         var t = at;
         Page("/", user, anon, t.AddSeconds(2), device);
-        var fed = random.Next(3, 13);
+        var fed = random.Next(5, 19);
         for (var i = 0; i < fed; i++)
         {
             t += Seconds(10, 90);
             Track("Critter Fed", user, anon, t, device, Props(("food", Foods[random.Next(Foods.Length)])));
         }
 
-        var played = random.Next(2, 9);
+        var played = random.Next(3, 13);
         for (var i = 0; i < played; i++)
         {
             t += Seconds(30, 240);

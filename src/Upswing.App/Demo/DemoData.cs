@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Upswing.Access;
 using Microsoft.Extensions.DependencyInjection;
+using Upswing.Access;
 using Upswing.Analytics;
 using Upswing.Common;
 using Upswing.Experiments;

@@ -173,7 +173,7 @@ public sealed class ExperimentsPageTests(ChromiumFixture fixture)
         var page = session.Page;
         await page.GotoAsync("/w/demo/experiments/discount-test?env=production");
 
-        // The demo's simulated rollups: 10 % off wins on purchases cleanly; 20 % off also raises refunds.
+        // The demo's generated history, rolled up at seeding: 10 % off wins on purchases cleanly; 20 % off also raises refunds.
         var results = page.GetByTestId("results");
         await Expect(results.GetByTestId("recommendation")).ToHaveAttributeAsync("data-kind", "ship");
         await Expect(results.GetByTestId("recommendation")).ToContainTextAsync("Ship 10 % off");

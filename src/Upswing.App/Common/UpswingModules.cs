@@ -28,6 +28,7 @@ public static class UpswingModules
         builder.AddEvents();
         builder.AddAnalytics();
         builder.Services.AddScoped<DemoData>();
+        builder.Services.AddScoped<DemoEvents>();
         return builder;
     }
 }

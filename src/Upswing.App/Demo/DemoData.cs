@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Upswing.Access;
 using Upswing.Analytics;
 using Upswing.Common;
@@ -10,12 +11,13 @@ namespace Upswing.Demo;
 
 /// <summary>
 /// Fills a fresh installation with a believable demo workspace (slug <c>demo</c>): a team with every
-/// role, keys for both environments, and the audit trail those actions leave. Later modules add their
-/// own demo content here through their public services. Running it twice changes nothing.
+/// role, keys for both environments, the audit trail those actions leave, flags, experiments and metrics, and 30 days
+/// of generated events and web vitals (<see cref="DemoHistory"/>) with their rollups. Running it twice changes nothing:
+/// an existing demo workspace is returned as it is.
 /// </summary>
 public sealed class DemoData(
     WorkspaceService workspaces, MemberService members, ApiKeyService keys, FeatureService features, SavedGroupService savedGroups, ExperimentService experiments, HoldoutService holdouts,
-    MetricService metrics, ExperimentMetricRollups rollups, TimeProvider time)
+    MetricService metrics, IServiceProvider services)
 {
     public const string Slug = "demo";
 
@@ -26,6 +28,9 @@ public sealed class DemoData(
         ("priya.raman@example.com", WorkspaceRole.Editor),
         ("tom.nguyen@example.com", WorkspaceRole.Viewer),
     ];
+
+    /// <summary>What the last <see cref="EnsureAsync"/> of this instance generated; null when the workspace existed already.</summary>
+    public DemoEventsSummary? LastSeeded { get; private set; }
 
     /// <summary>Creates the demo workspace unless it exists; <paramref name="owner"/> becomes its owner.</summary>
     public async Task<WorkspaceDto> EnsureAsync(Guid? owner, Actor actor, CancellationToken ct)
@@ -49,7 +54,8 @@ public sealed class DemoData(
         await SeedMetricsAsync(caller, ct);
         await SeedExperimentsAsync(caller, ct);
         await SeedFlagsAsync(caller, ct);
-        await SeedResultsAsync(workspace.Id, ct);
+        var production = workspace.Environments.FirstOrDefault(e => e.Key == "production")?.Id;
+        LastSeeded = await services.GetRequiredService<DemoEvents>().SeedAsync(workspace.Id, production, ct);
         return workspace;
     }
 
@@ -112,76 +118,13 @@ public sealed class DemoData(
             ("refund", "Asked for a refund", "binomial", "Refund Requested", "decrease", true),
             ("session_start", "Came back", "binomial", "Session Started", "increase", false),
             ("critter_named", "Named a critter", "binomial", "Critter Named", "increase", false),
-            ("invite_sent", "Invites sent per player", "count", "Invite Sent", "increase", false),
+            ("invite_sent", "Invites sent per player", "count", "invite.sent", "increase", false),
             ("support_ticket", "Opened a support ticket", "binomial", "Ticket Opened", "decrease", true),
         ];
         foreach (var (key, name, type, eventName, direction, guardrail) in definitions)
         {
             Must(await metrics.CreateAsync(caller, new MetricRequest(key, name, null, type, eventName, null, null, null, null, null, null, direction, guardrail, null, null), ct));
         }
-    }
-
-    /// <summary>
-    /// Two weeks of daily experiment rollups from a seeded simulation of players, so the results pages have something
-    /// to show: in discount-test both discounts lift purchases and 20 % also lifts refunds; headline-test has no effect.
-    /// Once the rollup jobs exist, these come from generated events instead.
-    /// </summary>
-    private async Task SeedResultsAsync(Guid workspaceId, CancellationToken ct)
-    {
-        var random = new Random(2026);
-        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        var rows = new List<ExperimentMetricRollupRow>();
-        (double Weight, double Purchase, double Refund, double Visits)[] discount = [(0.34, 0.080, 0.010, 2.0), (0.33, 0.093, 0.011, 2.2), (0.33, 0.095, 0.017, 2.25)];
-        double[] headline = [0.35, 0.35];
-        for (var day = today.AddDays(-14); day < today; day = day.AddDays(1))
-        {
-            for (var v = 0; v < discount.Length; v++)
-            {
-                var (weight, purchase, refund, visits) = discount[v];
-                var units = (long)(1800 * weight) + random.Next(-40, 41);
-                rows.Add(Binomial("discount-test", "purchase", v, day, units, purchase, random));
-                rows.Add(Binomial("discount-test", "refund", v, day, units, refund, random));
-                rows.Add(Counts("discount-test", "shop_visit", v, day, units, visits, random));
-            }
-
-            for (var v = 0; v < headline.Length; v++)
-            {
-                rows.Add(Binomial("headline-test", "session_start", v, day, 400 + random.Next(-20, 21), headline[v], random));
-            }
-        }
-
-        await rollups.UpsertAsync(workspaceId, rows, ct);
-    }
-
-    private static ExperimentMetricRollupRow Binomial(string experiment, string metric, int variation, DateOnly day, long units, double rate, Random random)
-    {
-        double converted = 0;
-        for (var i = 0; i < units; i++)
-        {
-            converted += random.NextDouble() < rate ? 1 : 0;
-        }
-
-        return new(experiment, metric, variation, day, units, converted, converted);
-    }
-
-    private static ExperimentMetricRollupRow Counts(string experiment, string metric, int variation, DateOnly day, long units, double mean, Random random)
-    {
-        double sum = 0, squares = 0;
-        // Poisson by counting uniform draws until their product falls below e^−mean (Knuth).
-        var limit = Math.Exp(-mean);
-        for (var i = 0; i < units; i++)
-        {
-            var count = -1;
-            for (var product = 1.0; product > limit; product *= random.NextDouble())
-            {
-                count++;
-            }
-
-            sum += count;
-            squares += count * count;
-        }
-
-        return new(experiment, metric, variation, day, units, sum, squares);
     }
 
     private static Dictionary<string, FeatureEnvironmentRequest> Production(params FeatureRule[] rules) =>

@@ -31,6 +31,7 @@ public static class EventsModule
         });
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddSingleton<Ingestion>();
+        services.AddSingleton<EventImport>();
         services.AddScoped<EventQueries>();
         services.AddSingleton<RawEventReader>();
         services.AddSingleton<WebVitalReader>();
@@ -39,7 +40,7 @@ public static class EventsModule
         return builder;
     }
 
-    private static EventStore NewStore(IServiceProvider sp, bool postgres) => postgres
+    internal static EventStore NewStore(IServiceProvider sp, bool postgres) => postgres
         ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>())
         : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>());
 

@@ -52,6 +52,7 @@ public sealed class DemoData(
         await keys.CreateAsync(caller, ApiKeyKind.Client, "development", "Web app (staging)", ct);
         await keys.CreateAsync(caller, ApiKeyKind.Secret, null, "Backend services", ct);
         await SeedMetricsAsync(caller, ct);
+        await SeedFunnelsAsync(caller, ct);
         await SeedExperimentsAsync(caller, ct);
         await SeedFlagsAsync(caller, ct);
         var production = workspace.Environments.FirstOrDefault(e => e.Key == "production")?.Id;
@@ -109,6 +110,18 @@ public sealed class DemoData(
     }
 
     /// <summary>The metrics the demo experiments are judged on.</summary>
+    /// <summary>The funnels the dashboard shows: AB Calicritters' core journey (by acquisition source) and the invite loop.</summary>
+    private async Task SeedFunnelsAsync(WorkspaceContext caller, CancellationToken ct)
+    {
+        var funnels = services.GetRequiredService<FunnelService>();
+        Must(await funnels.CreateAsync(caller, new FunnelRequest(
+            "core_journey", "Core journey", "From the landing page to a first order.",
+            [new("Landing Viewed", null), new("Signed Up", null), new("Critter Named", null), new("Order Completed", null)], 72, "source"), ct));
+        Must(await funnels.CreateAsync(caller, new FunnelRequest(
+            "invite_loop", "Invite loop", "From an opened invite to the invitee's first value.",
+            [new("invite.opened", null), new("invite.joined", null), new("invite.fvm", null)], 168, "loop"), ct));
+    }
+
     private async Task SeedMetricsAsync(WorkspaceContext caller, CancellationToken ct)
     {
         (string Key, string Name, string Type, string Event, string Direction, bool Guardrail)[] definitions =

@@ -119,6 +119,62 @@ public sealed class AnalyticsPagesTests(ChromiumFixture fixture)
         await session.AssertNoProblemsAsync();
     }
 
+    [Fact]
+    public async Task DemoFunnelsRetentionAndKFactor_ShowTheSeededData_SwitchInPlace_AndDownloadCsv()
+    {
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = session.Page;
+        await page.EvaluateAsync("() => { window.__sameDocument = true; }");
+
+        await page.GotoAsync("/w/demo/analytics/funnels?env=production");
+        await page.EvaluateAsync("() => { window.__sameDocument = true; }");
+        await Expect(page.Locator("[data-testid=funnel-chart] svg")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("funnel-steps").Locator("tbody tr")).ToHaveCountAsync(4);
+        await Expect(page.GetByTestId("funnel-breakdowns")).ToContainTextAsync("invite");
+        await session.ScreenshotAsync("analytics-funnels.png");
+        await page.GetByLabel("Funnel", new() { Exact = true }).SelectOptionAsync("invite_loop");
+        await page.WaitForURLAsync(new Regex("funnel=invite_loop"));
+        await Expect(page.GetByTestId("funnel-steps").Locator("tbody tr")).ToHaveCountAsync(3);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
+        await AssertCsvAsync(page, "csv-funnels", "breakdown,step,event,persons,conversionFromStart,conversionFromPrevious,dropOff,averageSecondsToConvert");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Retention", Exact = true }).ClickAsync();
+        await page.EvaluateAsync("() => { window.__sameDocument = true; }");
+        var heatmap = page.GetByTestId("retention-heatmap");
+        await Expect(heatmap.Locator("tbody tr.average")).ToHaveCountAsync(1);
+        Assert.True(await heatmap.Locator("tbody tr").CountAsync() > 20);
+        await Expect(heatmap.Locator("thead")).ToContainTextAsync("D7");
+        await session.ScreenshotAsync("analytics-retention.png");
+        await page.GetByLabel("Period", new() { Exact = true }).SelectOptionAsync("week");
+        await page.WaitForURLAsync(new Regex("period=week"));
+        await Expect(heatmap.Locator("thead")).ToContainTextAsync("W1");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
+        await AssertCsvAsync(page, "csv-retention", "cohortStart,size,offset,persons,rate");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "K-factor", Exact = true }).ClickAsync();
+        var loops = page.GetByTestId("kfactor-loops");
+        await Expect(loops.Locator("tbody tr")).ToHaveCountAsync(4);
+        await Expect(loops.Locator("tr.viral")).ToHaveCountAsync(1);
+        await Expect(loops.Locator("tr.viral")).ToContainTextAsync("buddy_challenge");
+        await Expect(page.Locator("[data-testid=kfactor-chart] svg")).ToBeVisibleAsync();
+        await session.ScreenshotAsync("analytics-kfactor.png");
+        await page.GetByLabel("Loop", new() { Exact = true }).SelectOptionAsync("tutor_spotlight");
+        await page.WaitForURLAsync(new Regex("loop=tutor_spotlight"));
+        await Expect(loops.Locator("tbody tr")).ToHaveCountAsync(1);
+        await Expect(loops.Locator("tr.viral")).ToHaveCountAsync(0);
+        await AssertCsvAsync(page, "csv-kfactor", "loop,cohortDay,inviters,invitesSent,opened,joined,reachedFirstValue,invitesPerInviter,joinRate,k");
+        await session.AssertNoProblemsAsync();
+    }
+
+    private static async Task AssertCsvAsync(IPage page, string testId, string header)
+    {
+        var csv = await page.Context.APIRequest.GetAsync((await page.GetByTestId(testId).GetAttributeAsync("href"))!);
+        Assert.Equal(200, csv.Status);
+        var lines = (await csv.TextAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(header, lines[0]);
+        Assert.True(lines.Length > 1, testId + " has rows");
+    }
+
     private Task<RollupRunDto> RollUpAsync(TestWorkspace ws, string job) =>
         fixture.Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().RunAsync(ws.Workspace.Id, job, 7, CancellationToken.None));
 

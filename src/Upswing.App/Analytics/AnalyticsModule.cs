@@ -146,27 +146,19 @@ public static class AnalyticsModule
     private static async Task<IResult> GetFunnelResult(
         string? funnel, string? from, string? to, HttpRequest request, WorkspaceContext caller, FunnelQueries queries, TimeProvider time, CancellationToken ct)
     {
-        var range = VitalsFilter.Parse(from, to, null, null, null, RollupWindow.DayOf(time.GetUtcNow()));
-        if (!range.Succeeded || string.IsNullOrWhiteSpace(funnel))
+        var errors = new FieldErrors();
+        var range = DayRange.Parse(from, to, RollupWindow.DayOf(time.GetUtcNow()), 30, errors);
+        if (string.IsNullOrWhiteSpace(funnel))
         {
-            var errors = new FieldErrors();
-            foreach (var (field, messages) in range.Failure?.Errors ?? new Dictionary<string, string[]>())
-            {
-                foreach (var message in messages)
-                {
-                    errors.Add(field, message);
-                }
-            }
+            errors.Add("funnel", "The funnel field is required: the key of the funnel.");
+        }
 
-            if (string.IsNullOrWhiteSpace(funnel))
-            {
-                errors.Add("funnel", "The funnel field is required: the key of the funnel.");
-            }
-
+        if (errors.Any)
+        {
             return errors.ToFailure().ToProblem();
         }
 
-        var result = await queries.GetAsync(caller.WorkspaceId, funnel, range.Value!.From, range.Value.To, ct);
+        var result = await queries.GetAsync(caller.WorkspaceId, funnel!, range.From, range.To, ct);
         if (!result.Succeeded)
         {
             return result.Failure!.ToProblem();

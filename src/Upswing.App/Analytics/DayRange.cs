@@ -48,7 +48,8 @@ public sealed record DayRange(DateOnly From, DateOnly To)
     /// <summary>The day as YYYY-MM-DD.</summary>
     public static string Format(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private static DateOnly ParseDay(string? value, string field, DateOnly fallback, FieldErrors errors)
+    /// <summary>One day as YYYY-MM-DD, or <paramref name="fallback"/> when absent; a malformed value is an error on <paramref name="field"/>.</summary>
+    public static DateOnly ParseDay(string? value, string field, DateOnly fallback, FieldErrors errors)
     {
         if (string.IsNullOrEmpty(value))
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Upswing.Common;
 using Upswing.Common.Http;
 
@@ -20,46 +19,17 @@ public sealed record KFactorReport(DateOnly From, DateOnly To, IReadOnlyList<KFa
 /// <summary>The K-factor query's validated parameters: cohort days <see cref="From"/>…<see cref="To"/> (UTC, both included) and an optional loop.</summary>
 public sealed record KFactorFilter(DateOnly From, DateOnly To, string? Loop)
 {
-    /// <summary>The longest range one query may ask for.</summary>
-    public const int MaxDays = 366;
-
     /// <summary>Reads the query values; to defaults to today (UTC), from to 29 days before to; each invalid field is one error.</summary>
     public static Result<KFactorFilter> Parse(string? from, string? to, string? loop, DateOnly today)
     {
         var errors = new FieldErrors();
-        var toDay = ParseDay(to, "to", today, errors);
-        var fromDay = ParseDay(from, "from", toDay.AddDays(-29), errors);
-        if (!errors.Any && fromDay > toDay)
-        {
-            errors.Add("from", "from must be on or before to.");
-        }
-        else if (!errors.Any && toDay.DayNumber - fromDay.DayNumber >= MaxDays)
-        {
-            errors.Add("to", $"The range may span at most {MaxDays} days.");
-        }
-
+        var range = DayRange.Parse(from, to, today, 30, errors);
         if (loop is not null)
         {
             errors.Require("loop", loop, KFactor.MaxLoopLength);
         }
 
-        return errors.Any ? errors.ToFailure() : new KFactorFilter(fromDay, toDay, loop);
-    }
-
-    private static DateOnly ParseDay(string? value, string field, DateOnly fallback, FieldErrors errors)
-    {
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            return day;
-        }
-
-        errors.Add(field, $"{field} must be a date as YYYY-MM-DD.");
-        return fallback;
+        return errors.Any ? errors.ToFailure() : new KFactorFilter(range.From, range.To, loop);
     }
 }
 

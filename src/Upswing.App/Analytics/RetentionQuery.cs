@@ -1,4 +1,3 @@
-using System.Globalization;
 using Upswing.Common;
 using Upswing.Common.Http;
 
@@ -30,8 +29,8 @@ public sealed record RetentionFilter(string Type, string Period, DateOnly From, 
             period = Retention.Day;
         }
 
-        var toDay = Retention.PeriodStart(period, ParseDay(to, "to", today, errors));
-        var fromDay = Retention.PeriodStart(period, ParseDay(from, "from", Retention.OffsetStart(period, toDay, 1 - DefaultCohorts(period)), errors));
+        var toDay = Retention.PeriodStart(period, DayRange.ParseDay(to, "to", today, errors));
+        var fromDay = Retention.PeriodStart(period, DayRange.ParseDay(from, "from", Retention.OffsetStart(period, toDay, 1 - DefaultCohorts(period)), errors));
         if (!errors.Any && fromDay > toDay)
         {
             errors.Add("from", "from must be on or before to.");
@@ -46,22 +45,6 @@ public sealed record RetentionFilter(string Type, string Period, DateOnly From, 
 
     /// <summary>How many cohorts the default range holds: 30 days or 12 weeks.</summary>
     public static int DefaultCohorts(string period) => period == Retention.Week ? 12 : 30;
-
-    private static DateOnly ParseDay(string? value, string field, DateOnly fallback, FieldErrors errors)
-    {
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            return day;
-        }
-
-        errors.Add(field, $"{field} must be a date as YYYY-MM-DD.");
-        return fallback;
-    }
 }
 
 /// <summary>The answer of <c>GET /api/v1/analytics/retention</c>.</summary>

@@ -54,7 +54,7 @@ public abstract class RollupsContract(ServerFixture fixture)
         Assert.Equal(experiment, await ReadExperimentAsync(scenario));
         Assert.NotEmpty(daily);
         Assert.NotEmpty(experiment);
-        var runs = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 10, default));
+        var runs = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 50, default));
         Assert.Equal(2, runs.Count(r => r.Job == DailyMetricRollups.Name));
         Assert.Equal(2, runs.Count(r => r.Job == ExperimentRollups.Name));
         Assert.All(runs, r => Assert.Equal((RollupRunner.Succeeded, RollupWindow.DayOf(Today)), (r.Outcome, r.WindowTo)));
@@ -82,9 +82,9 @@ public abstract class RollupsContract(ServerFixture fixture)
         var run = (await RunAsync(scenario, DailyMetricRollups.Name)).Single();
 
         await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().PruneRunsAsync(run.FinishedAt.AddMinutes(-1), default));
-        var runsAfterKeeping = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 10, default));
+        var runsAfterKeeping = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 50, default));
         var pruned = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().PruneRunsAsync(run.FinishedAt.AddMinutes(1), default));
-        var runsAfterPruning = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 10, default));
+        var runsAfterPruning = await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().ListRunsAsync(scenario.Workspace, null, 50, default));
 
         Assert.Contains(runsAfterKeeping, r => r.Id == run.Id);
         Assert.True(pruned >= 1);

@@ -297,7 +297,7 @@ internal sealed class ServeProcess : IAsyncDisposable
         }
 
         var process = System.Diagnostics.Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
         var banner = new System.Text.StringBuilder();
         while (!banner.ToString().Contains("API docs", StringComparison.Ordinal))
         {

@@ -18,6 +18,9 @@ internal static class AnalyticsExports
         var exports = app.MapGroup("/w/{slug}/analytics/export").RequireAuthorization(AccessPolicies.Dashboard).ExcludeFromDescription();
         exports.MapGet("/daily.csv", Daily);
         exports.MapGet("/vitals.csv", VitalsCsvExport);
+        exports.MapGet("/funnels.csv", FunnelsCsv);
+        exports.MapGet("/retention.csv", RetentionCsv);
+        exports.MapGet("/kfactor.csv", KFactorCsvExport);
         return app;
     }
 
@@ -59,6 +62,64 @@ internal static class AnalyticsExports
         var rows = (await vitals.ReadAsync(view.Workspace.Id, f.From, f.To, f.Metric, f.Path, f.Device, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Upswing.Analytics.Vitals.Rating(r.Metric, r.P75)));
         return Csv.Result(rows, VitalsCsv.Columns, $"{slug}-vitals-{DayRange.Format(f.From)}-{DayRange.Format(f.To)}.csv");
+    }
+
+    private static async Task<IResult> FunnelsCsv(
+        string slug, string? env, string? from, string? to, string? funnel, DashboardSession session, FunnelQueries queries, TimeProvider time, CancellationToken ct)
+    {
+        if (await session.OpenAsync(slug, env, ct) is not { } view)
+        {
+            return Problems.NotFoundProblem("No such workspace.");
+        }
+
+        var errors = new Upswing.Common.FieldErrors();
+        var range = DayRange.Parse(from, to, RollupWindow.DayOf(time.GetUtcNow()), AnalyticsView.DefaultDays, errors);
+        if (errors.Any)
+        {
+            return errors.ToFailure().ToProblem();
+        }
+
+        var result = await queries.GetAsync(view.Workspace.Id, funnel ?? "", range.From, range.To, ct);
+        return result.Succeeded
+            ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, $"{slug}-funnel-{funnel}-{DayRange.Format(range.From)}-{DayRange.Format(range.To)}.csv")
+            : result.Failure!.ToProblem();
+    }
+
+    private static async Task<IResult> RetentionCsv(
+        string slug, string? env, string? type, string? period, string? from, string? to, DashboardSession session, RetentionQuery retention, TimeProvider time, CancellationToken ct)
+    {
+        if (await session.OpenAsync(slug, env, ct) is not { } view)
+        {
+            return Problems.NotFoundProblem("No such workspace.");
+        }
+
+        var today = RollupWindow.DayOf(time.GetUtcNow());
+        var filter = RetentionFilter.Parse(Blank(type), Blank(period), Blank(from), Blank(to), today);
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var answer = await retention.GetAsync(view.Workspace.Id, filter.Value!, today, ct);
+        return Csv.Result(RetentionQuery.CsvRows(answer), RetentionQuery.CsvColumns, $"{slug}-retention-{answer.Type}-{answer.Period}.csv");
+    }
+
+    private static async Task<IResult> KFactorCsvExport(
+        string slug, string? env, string? from, string? to, string? loop, DashboardSession session, KFactorQuery kfactor, TimeProvider time, CancellationToken ct)
+    {
+        if (await session.OpenAsync(slug, env, ct) is not { } view)
+        {
+            return Problems.NotFoundProblem("No such workspace.");
+        }
+
+        var filter = KFactorFilter.Parse(Blank(from), Blank(to), Blank(loop), RollupWindow.DayOf(time.GetUtcNow()));
+        if (!filter.Succeeded)
+        {
+            return filter.Failure!.ToProblem();
+        }
+
+        var report = await kfactor.GetAsync(view.Workspace.Id, filter.Value!, ct);
+        return Csv.Result(report.Cohorts, KFactorCsv.Columns, $"{slug}-kfactor-{DayRange.Format(report.From)}-{DayRange.Format(report.To)}.csv");
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

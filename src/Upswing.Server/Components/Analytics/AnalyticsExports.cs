@@ -52,7 +52,7 @@ internal static class AnalyticsExports
             return Problems.NotFoundProblem("No such workspace.");
         }
 
-        var filter = VitalsFilter.Parse(from, to, Blank(metric), Blank(path), Blank(device), RollupWindow.DayOf(time.GetUtcNow()));
+        var filter = VitalsFilter.Parse(from, to, AnalyticsView.Blank(metric), AnalyticsView.Blank(path), AnalyticsView.Blank(device), RollupWindow.DayOf(time.GetUtcNow()));
         if (!filter.Succeeded)
         {
             return filter.Failure!.ToProblem();
@@ -94,7 +94,7 @@ internal static class AnalyticsExports
         }
 
         var today = RollupWindow.DayOf(time.GetUtcNow());
-        var filter = RetentionFilter.Parse(Blank(type), Blank(period), Blank(from), Blank(to), today);
+        var filter = RetentionFilter.Parse(AnalyticsView.Blank(type), AnalyticsView.Blank(period), AnalyticsView.Blank(from), AnalyticsView.Blank(to), today);
         if (!filter.Succeeded)
         {
             return filter.Failure!.ToProblem();
@@ -112,7 +112,7 @@ internal static class AnalyticsExports
             return Problems.NotFoundProblem("No such workspace.");
         }
 
-        var filter = KFactorFilter.Parse(Blank(from), Blank(to), Blank(loop), RollupWindow.DayOf(time.GetUtcNow()));
+        var filter = KFactorFilter.Parse(AnalyticsView.Blank(from), AnalyticsView.Blank(to), AnalyticsView.Blank(loop), RollupWindow.DayOf(time.GetUtcNow()));
         if (!filter.Succeeded)
         {
             return filter.Failure!.ToProblem();
@@ -121,6 +121,4 @@ internal static class AnalyticsExports
         var report = await kfactor.GetAsync(view.Workspace.Id, filter.Value!, ct);
         return Csv.Result(report.Cohorts, KFactorCsv.Columns, $"{slug}-kfactor-{DayRange.Format(report.From)}-{DayRange.Format(report.To)}.csv");
     }
-
-    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

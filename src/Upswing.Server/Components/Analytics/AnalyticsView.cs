@@ -28,6 +28,9 @@ internal static class AnalyticsView
             : (range, new Dictionary<string, string[]>());
     }
 
+    /// <summary>A query value, or null when it is missing or blank (an empty select option means "all").</summary>
+    public static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
     public static string Number(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
     public static string Number(double n, string format = "N1") => n.ToString(format, CultureInfo.InvariantCulture);

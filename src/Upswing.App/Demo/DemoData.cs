@@ -21,6 +21,9 @@ public sealed class DemoData(
 {
     public const string Slug = "demo";
 
+    /// <summary>The largest scale of the generated traffic: about 180,000 events each, so 100 is about 18 million events.</summary>
+    public const int MaxScale = 100;
+
     private static readonly (string Email, WorkspaceRole Role)[] Team =
     [
         ("maya.okafor@example.com", WorkspaceRole.Admin),
@@ -29,11 +32,17 @@ public sealed class DemoData(
         ("tom.nguyen@example.com", WorkspaceRole.Viewer),
     ];
 
-    /// <summary>What the last <see cref="EnsureAsync"/> of this instance generated; null when the workspace existed already.</summary>
+    /// <summary>What the last <c>EnsureAsync</c> of this instance generated; null when the workspace existed already.</summary>
     public DemoEventsSummary? LastSeeded { get; private set; }
 
     /// <summary>Creates the demo workspace unless it exists; <paramref name="owner"/> becomes its owner.</summary>
-    public async Task<WorkspaceDto> EnsureAsync(Guid? owner, Actor actor, CancellationToken ct)
+    public Task<WorkspaceDto> EnsureAsync(Guid? owner, Actor actor, CancellationToken ct) => EnsureAsync(owner, actor, 1, null, ct);
+
+    /// <summary>
+    /// Creates the demo workspace unless it exists, with <paramref name="scale"/> times the generated traffic (see
+    /// <see cref="DemoEvents.SeedAsync"/>); <paramref name="progress"/> hears of each part stored.
+    /// </summary>
+    public async Task<WorkspaceDto> EnsureAsync(Guid? owner, Actor actor, int scale, IProgress<int>? progress, CancellationToken ct)
     {
         if (await workspaces.GetBySlugAsync(Slug, ct) is { } existing)
         {
@@ -56,7 +65,7 @@ public sealed class DemoData(
         await SeedExperimentsAsync(caller, ct);
         await SeedFlagsAsync(caller, ct);
         var production = workspace.Environments.FirstOrDefault(e => e.Key == "production")?.Id;
-        LastSeeded = await services.GetRequiredService<DemoEvents>().SeedAsync(workspace.Id, production, ct);
+        LastSeeded = await services.GetRequiredService<DemoEvents>().SeedAsync(workspace.Id, production, scale, progress, ct);
         return workspace;
     }
 

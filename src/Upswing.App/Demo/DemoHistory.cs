@@ -62,12 +62,19 @@ internal sealed class DemoHistory
     private readonly DateTimeOffset now;
     private readonly DateOnly today;
     private readonly Random random;
+    private readonly string ids;
     private readonly Queue<Arrival> arrivals = new();
     private long messages;
     private int anonymous, users, invites, orders, vitals;
 
-    public DemoHistory(ExperimentCatalog catalog, DateTimeOffset now, int seed)
+    /// <summary>
+    /// A history as of <paramref name="now"/>, assigned by <paramref name="catalog"/>'s experiments, from <paramref name="seed"/>.
+    /// <paramref name="ids"/> goes into every generated id (persons, messages, invites, orders, vitals), so that histories
+    /// from different seeds (a scaled demo, see <see cref="DemoEvents"/>) never share a person or a message.
+    /// </summary>
+    public DemoHistory(ExperimentCatalog catalog, DateTimeOffset now, int seed, string ids = "")
     {
+        this.ids = ids;
         this.catalog = catalog;
         this.now = now;
         today = RollupWindow.DayOf(now);
@@ -112,7 +119,7 @@ internal sealed class DemoHistory
 
     private void Visit(Arrival a)
     {
-        var anon = "anon-" + (++anonymous).ToString("D6", CultureInfo.InvariantCulture);
+        var anon = "anon-" + ids + (++anonymous).ToString("D6", CultureInfo.InvariantCulture);
         var t = a.At;
         if (a.Invite is { } invite)
         {
@@ -129,7 +136,7 @@ internal sealed class DemoHistory
         }
 
         t += Minutes(1, 10);
-        var user = "user-" + (++users).ToString("D5", CultureInfo.InvariantCulture);
+        var user = "user-" + ids + (++users).ToString("D5", CultureInfo.InvariantCulture);
         Add(new IncomingEvent
         {
             Type = EventTypes.Identify,
@@ -253,7 +260,7 @@ internal sealed class DemoHistory
 
     private void Order(string user, string anon, DateTimeOffset at, Device device, (double Buy, double Refund) discount, int variation)
     {
-        var orderId = "order-" + (++orders).ToString("D6", CultureInfo.InvariantCulture);
+        var orderId = "order-" + ids + (++orders).ToString("D6", CultureInfo.InvariantCulture);
         var off = variation switch { 1 => 0.10, 2 => 0.20, _ => 0.0 };
         var revenue = Math.Round(Prices[random.Next(Prices.Length)] * (1 - off), 2);
         Track("Order Completed", user, anon, at, device, new JsonObject { ["orderId"] = orderId, ["revenue"] = revenue, ["currency"] = "USD" });
@@ -282,7 +289,7 @@ internal sealed class DemoHistory
 
             for (var i = 0; i < count; i++)
             {
-                var id = "inv-" + (++invites).ToString("D6", CultureInfo.InvariantCulture);
+                var id = "inv-" + ids + (++invites).ToString("D6", CultureInfo.InvariantCulture);
                 Track("invite.sent", user, anon, sent.AddSeconds(i), device, Props(("loop", loop), ("inviteId", id)));
                 if (random.NextDouble() < open)
                 {
@@ -313,7 +320,7 @@ internal sealed class DemoHistory
 
                         var value = median * slowness * device.Slowness * Math.Exp(sigma * Gaussian());
                         value = metric == "CLS" ? Math.Round(value, 4) : Math.Round(value);
-                        Vitals.Add(new IncomingVital("v4-demo-" + (++vitals).ToString("D6", CultureInfo.InvariantCulture), metric, value, Analytics.Vitals.Rating(metric, value),
+                        Vitals.Add(new IncomingVital("v4-demo-" + ids + (++vitals).ToString("D6", CultureInfo.InvariantCulture), metric, value, Analytics.Vitals.Rating(metric, value),
                             "navigate", url, WebVitals.PathOf(url), WebVitals.DeviceClass(device.UserAgent), null, null, at));
                     }
                 }
@@ -356,7 +363,7 @@ internal sealed class DemoHistory
         }
     }
 
-    private string NextId() => "demo-" + (++messages).ToString("D7", CultureInfo.InvariantCulture);
+    private string NextId() => "demo-" + ids + (++messages).ToString("D7", CultureInfo.InvariantCulture);
 
     /// <summary>A time in the day, mostly between 07:00 and 23:00 UTC; on today, before now.</summary>
     private DateTimeOffset TimeIn(DateOnly day)

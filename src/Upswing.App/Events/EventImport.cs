@@ -34,4 +34,24 @@ internal sealed class EventImport(IServiceProvider services)
 
         return stored;
     }
+
+    /// <summary>
+    /// Refreshes PostgreSQL's planner statistics after a bulk import, so that the rollups that follow are planned for the
+    /// rows now there rather than for the empty tables autovacuum last saw (which turns their joins into nested loops).
+    /// SQLite plans from its indexes alone: nothing to do there.
+    /// </summary>
+    public async Task AnalyzeAsync(CancellationToken ct)
+    {
+        var dialect = services.GetRequiredService<SqlDialect>();
+        if (dialect.Provider != DatabaseProvider.Postgres)
+        {
+            return;
+        }
+
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "ANALYZE";
+        command.CommandTimeout = 0;
+        await command.ExecuteNonQueryAsync(ct);
+    }
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
+using Spectre.Console;
 using Upswing.Access;
 using Upswing.Common;
 using Upswing.Data;
@@ -71,7 +73,12 @@ internal static partial class UpswingCli
     private static Command SeedCommand()
     {
         var demo = new Option<bool>("--demo") { Description = "Create the demo workspace with demo data." };
-        var command = new Command("seed", "Adds demo data to the database.") { demo };
+        var scale = new Option<int>("--scale")
+        {
+            Description = $"Generate this many times the demo's 30 days of traffic (about 180,000 events each, 1 to {DemoData.MaxScale}): 55 gives the rollup benchmark's ten million.",
+            DefaultValueFactory = _ => 1,
+        };
+        var command = new Command("seed", "Adds demo data to the database.") { demo, scale };
         command.SetAction((parse, ct) => RunVerbAsync(parse, async services =>
         {
             if (!parse.GetValue(demo))
@@ -79,10 +86,37 @@ internal static partial class UpswingCli
                 throw new CliException("Nothing to seed: pass --demo.");
             }
 
+            var parts = parse.GetValue(scale);
+            if (parts is < 1 or > DemoData.MaxScale)
+            {
+                throw new CliException($"--scale must be between 1 and {DemoData.MaxScale}.");
+            }
+
             await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(ct);
             var owner = await services.GetRequiredService<UserService>().FirstAdminIdAsync(ct);
-            var workspace = await services.GetRequiredService<DemoData>().EnsureAsync(owner, Actor.Cli, ct);
+            var data = services.GetRequiredService<DemoData>();
+            WorkspaceDto workspace;
+            if (parts == 1 || Console.IsErrorRedirected)
+            {
+                workspace = await data.EnsureAsync(owner, Actor.Cli, parts, null, ct);
+            }
+            else
+            {
+                // The history's parts are stored one after another, then the rollups run: a bar for the first, a spinner after.
+                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                workspace = await console.Progress().AutoClear(true).StartAsync(async context =>
+                {
+                    var bar = context.AddTask("demo history", maxValue: parts);
+                    return await data.EnsureAsync(owner, Actor.Cli, parts, new Progress<int>(done => bar.Value = done), ct);
+                });
+            }
+
             Console.Out.WriteLine($"{workspace.Id} {workspace.Slug}");
+            if (data.LastSeeded is { } seeded)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"seeded {seeded.Events:N0} events, {seeded.Vitals:N0} vitals, {seeded.Persons:N0} persons ({seeded.Users:N0} signed up) and their rollups in {seeded.Elapsed.TotalSeconds:F1} s"));
+            }
         }));
         return command;
     }

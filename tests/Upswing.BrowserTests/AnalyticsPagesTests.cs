@@ -59,6 +59,15 @@ public sealed class AnalyticsPagesTests(ChromiumFixture fixture)
         await Expect(page.GetByTestId("event-table").Locator("tbody tr")).ToHaveCountAsync(1);
         Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
 
+        // The workspace bar's environment filters in place: the events came with the production client key, development has none.
+        await page.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("development");
+        await page.WaitForURLAsync(new Regex("env=development"));
+        await Expect(page.GetByTestId("daily-empty")).ToBeVisibleAsync();
+        await page.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("production");
+        await page.WaitForURLAsync(new Regex("env=production"));
+        await Expect(page.GetByTestId("total-events")).ToHaveTextAsync("7");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
+
         var today = DateOnly.FromDateTime(now.UtcDateTime);
         await page.GetByLabel("From", new() { Exact = true }).FillAsync(DayRange.Format(today));
         await page.GetByLabel("From", new() { Exact = true }).DispatchEventAsync("change");

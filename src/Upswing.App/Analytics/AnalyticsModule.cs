@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Upswing.Common;
 using Upswing.Common.Http;
 using Upswing.Jobs;
+using Upswing.Workspaces;
 
 namespace Upswing.Analytics;
 
@@ -107,10 +108,13 @@ public static class AnalyticsModule
             : settings.Failure!.ToProblem();
     }
 
-    /// <summary>Query: from, to (YYYY-MM-DD, UTC; default the last 30 days), metric, path, device. Reads only the rollup.</summary>
+    /// <summary>
+    /// Query: from, to (YYYY-MM-DD, UTC; default the last 30 days), metric, path, device, environment (a key: its
+    /// measurements and those sent with keys bound to no environment; every environment when absent). Reads only the rollup.
+    /// </summary>
     private static async Task<IResult> GetVitals(
-        string? from, string? to, string? metric, string? path, string? device, HttpRequest request,
-        WorkspaceContext caller, VitalsRollups vitals, TimeProvider time, CancellationToken ct)
+        string? from, string? to, string? metric, string? path, string? device, string? environment, HttpRequest request,
+        WorkspaceContext caller, VitalsRollups vitals, WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var filter = VitalsFilter.Parse(from, to, metric, path, device, RollupWindow.DayOf(time.GetUtcNow()));
         if (!filter.Succeeded)
@@ -118,8 +122,14 @@ public static class AnalyticsModule
             return filter.Failure!.ToProblem();
         }
 
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
+        {
+            return environmentId.Failure!.ToProblem();
+        }
+
         var f = filter.Value!;
-        IReadOnlyList<VitalsDto> rows = [.. (await vitals.ReadAsync(caller.WorkspaceId, f.From, f.To, f.Metric, f.Path, f.Device, ct))
+        IReadOnlyList<VitalsDto> rows = [.. (await vitals.ReadAsync(caller.WorkspaceId, f.From, f.To, f.Metric, f.Path, f.Device, environmentId.Value, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Vitals.Rating(r.Metric, r.P75)))];
         return Csv.Wanted(request) ? Csv.Result(rows, VitalsCsv.Columns, "vitals.csv") : TypedResults.Ok(rows);
     }
@@ -142,9 +152,13 @@ public static class AnalyticsModule
     private static async Task<Results<Ok<FunnelDto>, ProblemHttpResult>> DeleteFunnel(string key, WorkspaceContext caller, FunnelService funnels, CancellationToken ct) =>
         (await funnels.DeleteAsync(caller, key, ct)).ToOkOrProblem();
 
-    /// <summary>Query: funnel (key, required), from, to (YYYY-MM-DD, UTC; default the last 30 days, at most 366). Reads only the rollup and the definition.</summary>
+    /// <summary>
+    /// Query: funnel (key, required), from, to (YYYY-MM-DD, UTC; default the last 30 days, at most 366), environment (a key,
+    /// see <see cref="RollupEnvironment"/>; every environment when absent). Reads only the rollup and the definition.
+    /// </summary>
     private static async Task<IResult> GetFunnelResult(
-        string? funnel, string? from, string? to, HttpRequest request, WorkspaceContext caller, FunnelQueries queries, TimeProvider time, CancellationToken ct)
+        string? funnel, string? from, string? to, string? environment, HttpRequest request, WorkspaceContext caller, FunnelQueries queries,
+        WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
         var range = DayRange.Parse(from, to, RollupWindow.DayOf(time.GetUtcNow()), 30, errors);
@@ -153,12 +167,18 @@ public static class AnalyticsModule
             errors.Add("funnel", "The funnel field is required: the key of the funnel.");
         }
 
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        foreach (var (field, messages) in environmentId.Failure?.Errors ?? new Dictionary<string, string[]>())
+        {
+            errors.Add(field, string.Join(" ", messages));
+        }
+
         if (errors.Any)
         {
             return errors.ToFailure().ToProblem();
         }
 
-        var result = await queries.GetAsync(caller.WorkspaceId, funnel!, range.From, range.To, ct);
+        var result = await queries.GetAsync(caller.WorkspaceId, funnel!, range.From, range.To, environmentId.Value, ct);
         if (!result.Succeeded)
         {
             return result.Failure!.ToProblem();
@@ -167,10 +187,10 @@ public static class AnalyticsModule
         return Csv.Wanted(request) ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, "funnel.csv") : TypedResults.Ok(result.Value);
     }
 
-    /// <summary>Query: type (first_time|recurring), period (day|week), from, to (cohort starts, YYYY-MM-DD, UTC). Reads only the rollup.</summary>
+    /// <summary>Query: type (first_time|recurring), period (day|week), from, to (cohort starts, YYYY-MM-DD, UTC), environment (a key). Reads only the rollup.</summary>
     private static async Task<IResult> GetRetention(
-        string? type, string? period, string? from, string? to, HttpRequest request,
-        WorkspaceContext caller, RetentionQuery retention, TimeProvider time, CancellationToken ct)
+        string? type, string? period, string? from, string? to, string? environment, HttpRequest request,
+        WorkspaceContext caller, RetentionQuery retention, WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var today = RollupWindow.DayOf(time.GetUtcNow());
         var filter = RetentionFilter.Parse(type, period, from, to, today);
@@ -179,13 +199,20 @@ public static class AnalyticsModule
             return filter.Failure!.ToProblem();
         }
 
-        var answer = await retention.GetAsync(caller.WorkspaceId, filter.Value!, today, ct);
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
+        {
+            return environmentId.Failure!.ToProblem();
+        }
+
+        var answer = await retention.GetAsync(caller.WorkspaceId, filter.Value!, environmentId.Value, today, ct);
         return Csv.Wanted(request) ? Csv.Result(RetentionQuery.CsvRows(answer), RetentionQuery.CsvColumns, "retention.csv") : TypedResults.Ok(answer);
     }
 
-    /// <summary>Query: from, to (cohort days, YYYY-MM-DD, UTC; default the last 30 days), loop. Reads only the rollup.</summary>
+    /// <summary>Query: from, to (cohort days, YYYY-MM-DD, UTC; default the last 30 days), loop, environment (a key). Reads only the rollup.</summary>
     private static async Task<IResult> GetKFactor(
-        string? from, string? to, string? loop, HttpRequest request, WorkspaceContext caller, KFactorQuery kfactor, TimeProvider time, CancellationToken ct)
+        string? from, string? to, string? loop, string? environment, HttpRequest request, WorkspaceContext caller, KFactorQuery kfactor,
+        WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var filter = KFactorFilter.Parse(from, to, loop, RollupWindow.DayOf(time.GetUtcNow()));
         if (!filter.Succeeded)
@@ -193,7 +220,13 @@ public static class AnalyticsModule
             return filter.Failure!.ToProblem();
         }
 
-        var report = await kfactor.GetAsync(caller.WorkspaceId, filter.Value!, ct);
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
+        {
+            return environmentId.Failure!.ToProblem();
+        }
+
+        var report = await kfactor.GetAsync(caller.WorkspaceId, filter.Value!, environmentId.Value, ct);
         return Csv.Wanted(request) ? Csv.Result(report.Cohorts, KFactorCsv.Columns, "kfactor.csv") : TypedResults.Ok(report);
     }
 

@@ -43,15 +43,18 @@ public sealed class FunnelQueries(FunnelService funnels, FunnelRollups rollups)
         new("dropOff", r => r.Step.DropOff), new("averageSecondsToConvert", r => r.Step.AverageSecondsToConvert),
     ];
 
-    /// <summary>A funnel's result over the days <paramref name="from"/>…<paramref name="to"/> (UTC, both included); 404 for an unknown funnel.</summary>
-    public async Task<Result<FunnelResultDto>> GetAsync(Guid workspaceId, string key, DateOnly from, DateOnly to, CancellationToken ct)
+    /// <summary>
+    /// A funnel's result over the days <paramref name="from"/>…<paramref name="to"/> (UTC, both included) in the view of
+    /// <paramref name="environmentId"/> (null: every environment; buckets are summed, see <see cref="RollupEnvironment"/>); 404 for an unknown funnel.
+    /// </summary>
+    public async Task<Result<FunnelResultDto>> GetAsync(Guid workspaceId, string key, DateOnly from, DateOnly to, Guid? environmentId, CancellationToken ct)
     {
         if (await funnels.GetAsync(workspaceId, key, ct) is not { } funnel)
         {
             return Failure.NotFound($"No funnel with key '{key}'.");
         }
 
-        var rows = (await rollups.ReadAsync(workspaceId, key, from, to, ct)).Where(r => r.FunnelVersion == funnel.Version && r.Step < funnel.Steps.Count).ToList();
+        var rows = (await rollups.ReadAsync(workspaceId, key, from, to, environmentId, ct)).Where(r => r.FunnelVersion == funnel.Version && r.Step < funnel.Steps.Count).ToList();
         var breakdowns = funnel.BreakdownProperty is null
             ? []
             : rows.GroupBy(r => r.Breakdown, StringComparer.Ordinal)

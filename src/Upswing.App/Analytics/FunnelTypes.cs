@@ -48,6 +48,8 @@ internal sealed class FunnelRollup
     public Guid WorkspaceId { get; set; }
     public required string FunnelKey { get; set; }
     public DateOnly Day { get; set; }
+    /// <summary>The environment of the persons' events' keys; <see cref="RollupEnvironment.None"/> for keys bound to none.</summary>
+    public Guid EnvironmentId { get; set; }
     public required string Breakdown { get; set; }
     public int Step { get; set; }
     public long Persons { get; set; }
@@ -84,10 +86,11 @@ internal sealed class FunnelRollupConfiguration : IEntityTypeConfiguration<Funne
     {
         builder.ToTable("funnel_rollups");
         // The key is the only index: reads are one funnel's day range, a re-run replaces one funnel's day range.
-        builder.HasKey(r => new { r.WorkspaceId, r.FunnelKey, r.Day, r.Breakdown, r.Step });
+        builder.HasKey(r => new { r.WorkspaceId, r.FunnelKey, r.Day, r.EnvironmentId, r.Breakdown, r.Step });
         builder.Property(r => r.WorkspaceId).HasColumnName("workspace_id");
         builder.Property(r => r.FunnelKey).HasColumnName("funnel_key").HasMaxLength(100);
         builder.Property(r => r.Day).HasColumnName("day");
+        builder.Property(r => r.EnvironmentId).HasColumnName("environment_id");
         builder.Property(r => r.Breakdown).HasColumnName("breakdown").HasMaxLength(FunnelMatcher.MaxBreakdownLength);
         builder.Property(r => r.Step).HasColumnName("step");
         builder.Property(r => r.Persons).HasColumnName("persons");

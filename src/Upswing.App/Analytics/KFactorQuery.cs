@@ -36,8 +36,8 @@ public sealed record KFactorFilter(DateOnly From, DateOnly To, string? Loop)
 /// <summary>K-factor by loop and cohort from the <c>kfactor</c> rollup only (the endpoint's and the dashboard's query).</summary>
 public sealed class KFactorQuery(KFactorRollups rollups)
 {
-    public async Task<KFactorReport> GetAsync(Guid workspaceId, KFactorFilter filter, CancellationToken ct) =>
-        Build(filter, await rollups.ReadAsync(workspaceId, filter.From, filter.To, filter.Loop, ct));
+    public async Task<KFactorReport> GetAsync(Guid workspaceId, KFactorFilter filter, Guid? environmentId, CancellationToken ct) =>
+        Build(filter, await rollups.ReadAsync(workspaceId, filter.From, filter.To, filter.Loop, environmentId, ct));
 
     /// <summary>The report of rollup rows: cohorts in loop and day order, and each loop's totals.</summary>
     public static KFactorReport Build(KFactorFilter filter, IReadOnlyList<KFactorRow> rows)

@@ -97,13 +97,20 @@ public static class MetricsApi
             : Failure.Invalid("window_days", $"window_days must be a whole number from 1 to {MaxWindowDays}.");
     }
 
+    /// <summary>Query: environment (a key: its events and those sent with keys bound to no environment; every environment when absent).</summary>
     private static async Task<IResult> GetSummary(
-        HttpRequest request, WorkspaceContext caller, DailyMetricRollups daily, ExperimentMetricRollups experimentRollups, ExperimentService experiments,
-        RollupRunner runner, WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
+        [FromQuery(Name = "environment")] string? environment, HttpRequest request, WorkspaceContext caller, DailyMetricRollups daily,
+        ExperimentMetricRollups experimentRollups, ExperimentService experiments, RollupRunner runner, WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
+        {
+            return environmentId.Failure!.ToProblem();
+        }
+
         var now = time.GetUtcNow();
         var today = RollupWindow.DayOf(now);
-        var rows = await daily.ReadAsync(caller.WorkspaceId, today.AddDays(-29), today, ct);
+        var rows = await daily.ReadAsync(caller.WorkspaceId, today.AddDays(-29), today, environmentId.Value, ct);
         var week = rows.Where(r => r.Day > today.AddDays(-7)).ToList();
         var running = (await experiments.ListAsync(caller.WorkspaceId, ExperimentStatus.Running, ct)).Count;
         var withResults = (await experimentRollups.ExperimentKeysAsync(caller.WorkspaceId, ct)).Count;
@@ -127,10 +134,10 @@ public static class MetricsApi
         return Csv.Wanted(request) ? Csv.Result(SummaryCsv.Rows(summary), SummaryCsv.Columns, "summary.csv") : TypedResults.Ok(summary);
     }
 
-    /// <summary>Query: window_days (1–366, default 7), event (one event name; empty means all).</summary>
+    /// <summary>Query: window_days (1–366, default 7), event (one event name; empty means all), environment (a key, as for the summary).</summary>
     private static async Task<IResult> GetDaily(
-        [FromQuery(Name = "window_days")] string? windowDays, [FromQuery(Name = "event")] string? eventName, HttpRequest request,
-        WorkspaceContext caller, DailyMetricRollups daily, TimeProvider time, CancellationToken ct)
+        [FromQuery(Name = "window_days")] string? windowDays, [FromQuery(Name = "event")] string? eventName, [FromQuery(Name = "environment")] string? environment,
+        HttpRequest request, WorkspaceContext caller, DailyMetricRollups daily, WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var window = ParseWindowDays(windowDays);
         if (!window.Succeeded)
@@ -138,22 +145,34 @@ public static class MetricsApi
             return window.Failure!.ToProblem();
         }
 
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
+        {
+            return environmentId.Failure!.ToProblem();
+        }
+
         var today = RollupWindow.DayOf(time.GetUtcNow());
-        IReadOnlyList<MetricsDailyRow> rows = [.. (await daily.ReadAsync(caller.WorkspaceId, today.AddDays(1 - window.Value), today, ct))
+        IReadOnlyList<MetricsDailyRow> rows = [.. (await daily.ReadAsync(caller.WorkspaceId, today.AddDays(1 - window.Value), today, environmentId.Value, ct))
             .Where(r => string.IsNullOrEmpty(eventName) || r.Event == eventName)
             .Select(r => new MetricsDailyRow(r.Day, r.Event, r.Events, r.Users))];
         return Csv.Wanted(request) ? Csv.Result(rows, DailyColumns, "daily.csv") : TypedResults.Ok(rows);
     }
 
-    /// <summary>Query: window_days (1–366, default 7), funnel_name (a funnel's key; unknown is 404; empty means every funnel).</summary>
+    /// <summary>Query: window_days (1–366, default 7), funnel_name (a funnel's key; unknown is 404; empty means every funnel), environment (a key).</summary>
     private static async Task<IResult> GetFunnels(
-        [FromQuery(Name = "window_days")] string? windowDays, [FromQuery(Name = "funnel_name")] string? funnelName, HttpRequest request,
-        WorkspaceContext caller, FunnelService funnels, FunnelQueries queries, TimeProvider time, CancellationToken ct)
+        [FromQuery(Name = "window_days")] string? windowDays, [FromQuery(Name = "funnel_name")] string? funnelName, [FromQuery(Name = "environment")] string? environment,
+        HttpRequest request, WorkspaceContext caller, FunnelService funnels, FunnelQueries queries, WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var window = ParseWindowDays(windowDays);
         if (!window.Succeeded)
         {
             return window.Failure!.ToProblem();
+        }
+
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
+        {
+            return environmentId.Failure!.ToProblem();
         }
 
         var today = RollupWindow.DayOf(time.GetUtcNow());
@@ -161,7 +180,7 @@ public static class MetricsApi
         var results = new List<FunnelResultDto>(keys.Count);
         foreach (var key in keys)
         {
-            var result = await queries.GetAsync(caller.WorkspaceId, key, today.AddDays(1 - window.Value), today, ct);
+            var result = await queries.GetAsync(caller.WorkspaceId, key, today.AddDays(1 - window.Value), today, environmentId.Value, ct);
             if (!result.Succeeded)
             {
                 return result.Failure!.ToProblem();

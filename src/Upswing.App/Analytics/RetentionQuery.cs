@@ -71,8 +71,8 @@ public sealed class RetentionQuery(RetentionRollups rollups)
     ];
 
     /// <summary>The filter's cohorts with the offsets they have reached by <paramref name="today"/>, and the weighted average per offset.</summary>
-    public async Task<RetentionDto> GetAsync(Guid workspaceId, RetentionFilter filter, DateOnly today, CancellationToken ct) =>
-        Build(filter, await rollups.ReadAsync(workspaceId, filter.Type, filter.Period, filter.From, filter.To, ct), today);
+    public async Task<RetentionDto> GetAsync(Guid workspaceId, RetentionFilter filter, Guid? environmentId, DateOnly today, CancellationToken ct) =>
+        Build(filter, await rollups.ReadAsync(workspaceId, filter.Type, filter.Period, filter.From, filter.To, environmentId, ct), today);
 
     /// <summary>
     /// Groups rows (one type and period, by cohort start and offset) into cohorts. A cell counts only when its period has

@@ -74,16 +74,10 @@ public static class EventsModule
         string? name = null, string? type = null, string? userId = null, string? anonymousId = null, string? messageId = null,
         DateTimeOffset? from = null, DateTimeOffset? to = null, DateTimeOffset? before = null, Guid? beforeId = null, int limit = 50, string? environment = null)
     {
-        Guid? environmentId = null;
-        if (environment is not null)
+        var environmentId = await workspaces.EnvironmentIdAsync(caller.WorkspaceId, environment, "environment", ct);
+        if (!environmentId.Succeeded)
         {
-            var known = (await workspaces.GetAsync(caller.WorkspaceId, ct))?.Environments ?? [];
-            if (known.FirstOrDefault(e => e.Key == environment) is not { } match)
-            {
-                return Problems.Invalid("environment", $"The workspace's environments are {string.Join(", ", known.Select(e => e.Key))}.");
-            }
-
-            environmentId = match.Id;
+            return environmentId.Failure!.ToProblem();
         }
 
         if (limit is < 1 or > EventQueries.MaxLimit)
@@ -96,7 +90,7 @@ public static class EventsModule
             return Problems.Invalid("type", "The type is track, identify, page, screen, group or alias.");
         }
 
-        return TypedResults.Ok(await queries.ListAsync(caller.WorkspaceId, new EventQuery(name, userId, anonymousId, messageId, from, to, before, beforeId, limit, EventTypes.Normalize(type), environmentId), ct));
+        return TypedResults.Ok(await queries.ListAsync(caller.WorkspaceId, new EventQuery(name, userId, anonymousId, messageId, from, to, before, beforeId, limit, EventTypes.Normalize(type), environmentId.Value), ct));
     }
 
     private static async Task<Results<Ok<IReadOnlyList<EventCount>>, ProblemHttpResult>> CountEvents(

@@ -11,17 +11,19 @@ namespace Upswing.Events;
 /// <param name="Name">The event name.</param>
 /// <param name="Timestamp">When it happened (skew-corrected).</param>
 /// <param name="Properties">The properties as a JSON object text, or null.</param>
-public sealed record RawTrackEvent(string Person, string Name, DateTimeOffset Timestamp, string? Properties);
+/// <param name="Environment">The environment of the key it came in with; <see cref="Guid.Empty"/> for a key bound to none.</param>
+public sealed record RawTrackEvent(string Person, string Name, DateTimeOffset Timestamp, string? Properties, Guid Environment = default);
 
-/// <summary>Track events and users per UTC day and event name, as the database counts them.</summary>
+/// <summary>Track events and users per UTC day, environment and event name, as the database counts them.</summary>
 /// <param name="Day">The UTC day of the events' timestamps.</param>
+/// <param name="Environment">The environment of the keys they came in with; <see cref="Guid.Empty"/> for keys bound to none.</param>
 /// <param name="Name">The event name.</param>
 /// <param name="Events">How many were stored.</param>
 /// <param name="Users">How many distinct persons did them.</param>
-public sealed record DailyEventCount(DateOnly Day, string Name, long Events, long Users);
+public sealed record DailyEventCount(DateOnly Day, Guid Environment, string Name, long Events, long Users);
 
-/// <summary>A person who had at least one track event on a UTC day.</summary>
-public readonly record struct PersonDay(string Person, DateOnly Day);
+/// <summary>A person who had at least one track event on a UTC day, with a key of an environment (<see cref="Guid.Empty"/>: of none).</summary>
+public readonly record struct PersonDay(string Person, DateOnly Day, Guid Environment = default);
 
 /// <summary>
 /// The read side of raw events for rollups (the Analytics module), so they never query the Events tables themselves.
@@ -38,6 +40,7 @@ public sealed class RawEventReader(SqlDialect dialect)
     // LEFT JOIN on event_identities' primary key (workspace_id, anonymous_id): one probe per event with an anonymous id.
     private const string PersonJoin = "LEFT JOIN event_identities i ON i.workspace_id = e.workspace_id AND i.anonymous_id = e.anonymous_id";
     private const string Person = "COALESCE(e.user_id, i.user_id, e.anonymous_id)";
+    private const string Environment = "COALESCE(e.environment_id, '00000000-0000-0000-0000-000000000000')";
 
     /// <summary>The UTC day of the workspace's earliest stored event, or null when it has none.</summary>
     public async Task<DateOnly?> EarliestDayAsync(Guid workspaceId, CancellationToken ct)
@@ -52,7 +55,7 @@ public sealed class RawEventReader(SqlDialect dialect)
     }
 
     /// <summary>
-    /// Track events and distinct persons per UTC day and name for the days <paramref name="from"/>…<paramref name="to"/>
+    /// Track events and distinct persons per UTC day, environment and name for the days <paramref name="from"/>…<paramref name="to"/>
     /// (both included), aggregated in the database.
     /// </summary>
     public async Task<IReadOnlyList<DailyEventCount>> CountDailyAsync(Guid workspaceId, DateOnly from, DateOnly to, CancellationToken ct)
@@ -62,10 +65,10 @@ public sealed class RawEventReader(SqlDialect dialect)
         var day = dialect.DayOf("e.timestamp");
         // The (workspace_id, timestamp) index bounds the scan; on PostgreSQL the range also prunes day partitions.
         command.CommandText = $"""
-            SELECT {day} AS day, e.name, COUNT(*), COUNT(DISTINCT {Person})
+            SELECT {day} AS day, {Environment} AS environment, e.name, COUNT(*), COUNT(DISTINCT {Person})
             FROM events e {PersonJoin}
             WHERE e.workspace_id = @workspace AND e.timestamp >= @from AND e.timestamp < @to AND e.type = 'track' AND e.name IS NOT NULL
-            GROUP BY {day}, e.name
+            GROUP BY 1, 2, e.name
             """;
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@from", dialect.Value(Start(from)));
@@ -74,7 +77,7 @@ public sealed class RawEventReader(SqlDialect dialect)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            rows.Add(new DailyEventCount(dialect.ReadDay(reader, 0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+            rows.Add(new DailyEventCount(dialect.ReadDay(reader, 0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
         }
 
         return rows;
@@ -96,7 +99,7 @@ public sealed class RawEventReader(SqlDialect dialect)
         await using var command = connection.CreateCommand();
         var properties = Postgres ? "e.properties::text" : "e.properties";
         var sql = new StringBuilder($"""
-            SELECT {Person}, e.name, e.timestamp, {properties}
+            SELECT {Person}, e.name, e.timestamp, {properties}, {Environment}
             FROM events e {PersonJoin}
             WHERE e.workspace_id = @workspace AND e.timestamp >= @from AND e.timestamp < @to AND e.type = 'track' AND e.name IS NOT NULL
             """);
@@ -113,13 +116,13 @@ public sealed class RawEventReader(SqlDialect dialect)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            yield return new RawTrackEvent(reader.GetString(0), reader.GetString(1), dialect.ReadTime(reader, 2), reader.IsDBNull(3) ? null : reader.GetString(3));
+            yield return new RawTrackEvent(reader.GetString(0), reader.GetString(1), dialect.ReadTime(reader, 2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetGuid(4));
         }
     }
 
     /// <summary>
-    /// The distinct (person, UTC day) pairs of the workspace's track events with a timestamp in [<paramref name="from"/>,
-    /// <paramref name="to"/>), aggregated in the database and ordered so that each person's days come together.
+    /// The distinct (environment, person, UTC day) triples of the workspace's track events with a timestamp in [<paramref name="from"/>,
+    /// <paramref name="to"/>), aggregated in the database and ordered so that each environment's person's days come together.
     /// </summary>
     public async IAsyncEnumerable<PersonDay> ReadActiveDaysAsync(Guid workspaceId, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken ct)
     {
@@ -132,10 +135,10 @@ public sealed class RawEventReader(SqlDialect dialect)
         await using var command = connection.CreateCommand();
         // The (workspace_id, timestamp) index bounds the scan; grouping returns person-days, not events.
         command.CommandText = $"""
-            SELECT {Person} AS person, {dialect.DayOf("e.timestamp")} AS day
+            SELECT {Person} AS person, {dialect.DayOf("e.timestamp")} AS day, {Environment} AS environment
             FROM events e {PersonJoin}
             WHERE e.workspace_id = @workspace AND e.timestamp >= @from AND e.timestamp < @to AND e.type = 'track' AND e.name IS NOT NULL
-            GROUP BY 1, 2 ORDER BY 1
+            GROUP BY 3, 1, 2 ORDER BY 3, 1
             """;
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@from", dialect.Value(from));
@@ -143,24 +146,25 @@ public sealed class RawEventReader(SqlDialect dialect)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            yield return new PersonDay(reader.GetString(0), dialect.ReadDay(reader, 1));
+            yield return new PersonDay(reader.GetString(0), dialect.ReadDay(reader, 1), reader.GetGuid(2));
         }
     }
 
     /// <summary>
-    /// The persons whose earliest track event (before <paramref name="to"/>) is at or after <paramref name="from"/>: one
-    /// <c>GROUP BY person HAVING MIN(timestamp)</c> in the database over the workspace's track events before <paramref name="to"/>.
+    /// The persons, per environment, whose earliest track event of that environment (before <paramref name="to"/>) is at or
+    /// after <paramref name="from"/>: one <c>GROUP BY environment, person HAVING MIN(timestamp)</c> in the database over the
+    /// workspace's track events before <paramref name="to"/>.
     /// </summary>
-    public async Task<HashSet<string>> PersonsFirstActiveSinceAsync(Guid workspaceId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    public async Task<HashSet<(Guid Environment, string Person)>> PersonsFirstActiveSinceAsync(Guid workspaceId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
-        var persons = new HashSet<string>(StringComparer.Ordinal);
+        var persons = new HashSet<(Guid Environment, string Person)>();
         await using var connection = await dialect.OpenConnectionAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {Person}
+            SELECT {Environment}, {Person}
             FROM events e {PersonJoin}
             WHERE e.workspace_id = @workspace AND e.timestamp < @to AND e.type = 'track' AND e.name IS NOT NULL
-            GROUP BY 1 HAVING MIN(e.timestamp) >= @from
+            GROUP BY 1, 2 HAVING MIN(e.timestamp) >= @from
             """;
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@from", dialect.Value(from));
@@ -168,7 +172,7 @@ public sealed class RawEventReader(SqlDialect dialect)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            persons.Add(reader.GetString(0));
+            persons.Add((reader.GetGuid(0), reader.GetString(1)));
         }
 
         return persons;

@@ -9,7 +9,8 @@ namespace Upswing.Events;
 /// <param name="Path">The page's path, or null when the page was not known.</param>
 /// <param name="DeviceClass">mobile, tablet or desktop.</param>
 /// <param name="Timestamp">When it was received.</param>
-public sealed record RawWebVital(string Name, double Value, string? Path, string DeviceClass, DateTimeOffset Timestamp);
+/// <param name="Environment">The environment of the key it came in with; <see cref="Guid.Empty"/> for a key bound to none.</param>
+public sealed record RawWebVital(string Name, double Value, string? Path, string DeviceClass, DateTimeOffset Timestamp, Guid Environment = default);
 
 /// <summary>
 /// The read side of <c>web_vitals</c> for the Analytics module, so it never queries the Events tables itself.
@@ -39,14 +40,15 @@ public sealed class WebVitalReader(SqlDialect dialect)
         await using var command = connection.CreateCommand();
         // No index leads with (workspace_id, timestamp); (workspace_id, name, timestamp) serves the workspace prefix, and
         // vitals volumes are modest next to events.
-        command.CommandText = "SELECT name, value, path, device_class, timestamp FROM web_vitals WHERE workspace_id = @workspace AND timestamp >= @start AND timestamp < @end";
+        command.CommandText = "SELECT name, value, path, device_class, timestamp, COALESCE(environment_id, '00000000-0000-0000-0000-000000000000') "
+            + "FROM web_vitals WHERE workspace_id = @workspace AND timestamp >= @start AND timestamp < @end";
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@start", dialect.Value(start));
         command.AddParameter("@end", dialect.Value(end));
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            yield return new RawWebVital(reader.GetString(0), reader.GetDouble(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), dialect.ReadTime(reader, 4));
+            yield return new RawWebVital(reader.GetString(0), reader.GetDouble(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), dialect.ReadTime(reader, 4), reader.GetGuid(5));
         }
     }
 }

@@ -71,6 +71,23 @@ public sealed class WorkspaceService(UpswingDb db, AuditLog audit, TimeProvider 
         await db.Workspaces.AsNoTracking().Include(w => w.Environments).Where(w => w.Id == id)
             .Select(w => ToDto(w)).FirstOrDefaultAsync(ct);
 
+    /// <summary>
+    /// The id of the workspace's environment with key <paramref name="key"/> (a query value such as <c>environment=</c>);
+    /// null when the key is missing or blank (the whole workspace); a field error naming the known keys when there is none.
+    /// </summary>
+    public async Task<Result<Guid?>> EnvironmentIdAsync(Guid workspaceId, string? key, string field, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return (Guid?)null;
+        }
+
+        var known = await db.Environments.AsNoTracking().Where(e => e.WorkspaceId == workspaceId).OrderBy(e => e.Key).Select(e => new { e.Id, e.Key }).ToListAsync(ct);
+        return known.FirstOrDefault(e => e.Key == key) is { } match
+            ? match.Id
+            : Failure.Invalid(field, $"The workspace's environments are {string.Join(", ", known.Select(e => e.Key))}.");
+    }
+
     public async Task<WorkspaceDto?> GetBySlugAsync(string slug, CancellationToken ct) =>
         await db.Workspaces.AsNoTracking().Include(w => w.Environments).Where(w => w.Slug == slug)
             .Select(w => ToDto(w)).FirstOrDefaultAsync(ct);

@@ -222,6 +222,10 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("date")
                         .HasColumnName("day");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("environment_id");
+
                     b.Property<string>("Event")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
@@ -239,7 +243,7 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("users");
 
-                    b.HasKey("WorkspaceId", "Day", "Event");
+                    b.HasKey("WorkspaceId", "Day", "EnvironmentId", "Event");
 
                     b.ToTable("daily_metric_rollups", (string)null);
                 });
@@ -390,6 +394,10 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("date")
                         .HasColumnName("day");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("environment_id");
+
                     b.Property<string>("Breakdown")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
@@ -415,7 +423,7 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("double precision")
                         .HasColumnName("seconds_to_step_sum");
 
-                    b.HasKey("WorkspaceId", "FunnelKey", "Day", "Breakdown", "Step");
+                    b.HasKey("WorkspaceId", "FunnelKey", "Day", "EnvironmentId", "Breakdown", "Step");
 
                     b.ToTable("funnel_rollups", (string)null);
                 });
@@ -434,6 +442,10 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
                         .HasColumnName("loop");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("environment_id");
 
                     b.Property<DateTimeOffset>("ComputedAt")
                         .HasColumnType("timestamp with time zone")
@@ -459,7 +471,7 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("reached_first_value");
 
-                    b.HasKey("WorkspaceId", "CohortDay", "Loop");
+                    b.HasKey("WorkspaceId", "CohortDay", "Loop", "EnvironmentId");
 
                     b.ToTable("k_factor_rollups", (string)null);
                 });
@@ -598,6 +610,10 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("offset");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("environment_id");
+
                     b.Property<DateTimeOffset>("ComputedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("computed_at");
@@ -606,7 +622,7 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("persons");
 
-                    b.HasKey("WorkspaceId", "CohortType", "Period", "CohortStart", "Offset");
+                    b.HasKey("WorkspaceId", "CohortType", "Period", "CohortStart", "Offset", "EnvironmentId");
 
                     b.ToTable("retention_cohorts", (string)null);
                 });
@@ -704,6 +720,10 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("date")
                         .HasColumnName("day");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("environment_id");
+
                     b.Property<string>("Metric")
                         .HasMaxLength(8)
                         .HasColumnType("character varying(8)")
@@ -739,7 +759,7 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("samples");
 
-                    b.HasKey("WorkspaceId", "Day", "Metric", "Path", "DeviceClass");
+                    b.HasKey("WorkspaceId", "Day", "EnvironmentId", "Metric", "Path", "DeviceClass");
 
                     b.ToTable("vitals_rollups", (string)null);
                 });

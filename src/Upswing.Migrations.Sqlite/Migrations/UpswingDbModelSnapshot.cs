@@ -215,6 +215,10 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("day");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("environment_id");
+
                     b.Property<string>("Event")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT")
@@ -232,7 +236,7 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("users");
 
-                    b.HasKey("WorkspaceId", "Day", "Event");
+                    b.HasKey("WorkspaceId", "Day", "EnvironmentId", "Event");
 
                     b.ToTable("daily_metric_rollups", (string)null);
                 });
@@ -383,6 +387,10 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("day");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("environment_id");
+
                     b.Property<string>("Breakdown")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT")
@@ -408,7 +416,7 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("REAL")
                         .HasColumnName("seconds_to_step_sum");
 
-                    b.HasKey("WorkspaceId", "FunnelKey", "Day", "Breakdown", "Step");
+                    b.HasKey("WorkspaceId", "FunnelKey", "Day", "EnvironmentId", "Breakdown", "Step");
 
                     b.ToTable("funnel_rollups", (string)null);
                 });
@@ -427,6 +435,10 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("TEXT")
                         .HasColumnName("loop");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("environment_id");
 
                     b.Property<long>("ComputedAt")
                         .HasColumnType("INTEGER")
@@ -452,7 +464,7 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("reached_first_value");
 
-                    b.HasKey("WorkspaceId", "CohortDay", "Loop");
+                    b.HasKey("WorkspaceId", "CohortDay", "Loop", "EnvironmentId");
 
                     b.ToTable("k_factor_rollups", (string)null);
                 });
@@ -591,6 +603,10 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("offset");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("environment_id");
+
                     b.Property<long>("ComputedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("computed_at");
@@ -599,7 +615,7 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("persons");
 
-                    b.HasKey("WorkspaceId", "CohortType", "Period", "CohortStart", "Offset");
+                    b.HasKey("WorkspaceId", "CohortType", "Period", "CohortStart", "Offset", "EnvironmentId");
 
                     b.ToTable("retention_cohorts", (string)null);
                 });
@@ -697,6 +713,10 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("day");
 
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("environment_id");
+
                     b.Property<string>("Metric")
                         .HasMaxLength(8)
                         .HasColumnType("TEXT")
@@ -732,7 +752,7 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("samples");
 
-                    b.HasKey("WorkspaceId", "Day", "Metric", "Path", "DeviceClass");
+                    b.HasKey("WorkspaceId", "Day", "EnvironmentId", "Metric", "Path", "DeviceClass");
 
                     b.ToTable("vitals_rollups", (string)null);
                 });

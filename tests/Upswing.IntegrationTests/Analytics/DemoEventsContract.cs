@@ -52,14 +52,14 @@ public abstract class DemoEventsContract(DemoServerFixture fixture)
     {
         var demo = await fixture.SeededAsync();
         var today = RollupWindow.DayOf(demo.SeededAt);
-        var daily = await Server.WithServicesAsync(s => s.GetRequiredService<DailyMetricRollups>().ReadAsync(demo.Workspace.Id, today.AddDays(-40), today, default));
+        var daily = await Server.WithServicesAsync(s => s.GetRequiredService<DailyMetricRollups>().ReadAsync(demo.Workspace.Id, today.AddDays(-40), today, null, default));
         Assert.Equal(30, daily.Select(r => r.Day).Distinct().Count());
         Assert.Equal(today.AddDays(-29), daily.Min(r => r.Day));
         // The daily rollup counts exactly the track events stored.
         var raw = await fixture.ReadEventsAsync(demo.Workspace.Id);
         Assert.Equal(raw.Count(e => e.Type == "track"), daily.Sum(r => r.Events));
 
-        var vitals = await Server.WithServicesAsync(s => s.GetRequiredService<VitalsRollups>().ReadAsync(demo.Workspace.Id, today.AddDays(-40), today, null, null, null, default));
+        var vitals = await Server.WithServicesAsync(s => s.GetRequiredService<VitalsRollups>().ReadAsync(demo.Workspace.Id, today.AddDays(-40), today, null, null, null, null, default));
         Assert.Equal(30, vitals.Select(r => r.Day).Distinct().Count());
         var ratings = vitals.Select(r => Vitals.Rating(r.Metric, r.P75)).ToHashSet();
         Assert.Contains(Vitals.Poor, ratings);

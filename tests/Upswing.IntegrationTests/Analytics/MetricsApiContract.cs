@@ -260,6 +260,55 @@ public abstract class MetricsApiContract(ServerFixture fixture)
             (await (await api.GetAsync("/v1/metrics/summary")).ReadOkAsync())["last30Days"]!["events"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task Daily_AndSummary_ByEnvironment_ReadTheEnvironmentsBucketAndTheEnvironmentLessOne_AndVerifyClean()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        var development = (await (await Server.NewClient(ws.SecretKey).PostAsJsonAsync("/api/v1/keys",
+            new { kind = "client", environment = "development", name = "dev" })).ReadOkAsync()).Str("key");
+        var tag = Infrastructure.Unique("env");
+        var at = (Now - Today < TimeSpan.FromMinutes(30) ? Today : Now.AddMinutes(-10)).ToString("O", CultureInfo.InvariantCulture);
+        // Production (the fixture's client key): three persons; development: two; a secret key bound to no environment:
+        // one person, and one production person again (counted once per environment bucket).
+        async Task SendAsync(string key, params string[] users) =>
+            await (await Server.NewClient(key).PostAsJsonAsync("/v1/batch", new
+            {
+                batch = users.Select(u => new { type = "track", @event = "Visit", userId = $"{tag}-{u}", timestamp = at }),
+            })).ReadOkAsync();
+        await SendAsync(ws.ClientKey, "p1", "p2", "p3", "p3");
+        await SendAsync(development, "d1", "d2");
+        await SendAsync(ws.SecretKey, "n1", "p1");
+        await Server.WithServicesAsync(async services =>
+        {
+            var runner = services.GetRequiredService<RollupRunner>();
+            Assert.Equal(RollupRunner.Succeeded, (await runner.RunAsync(ws.Workspace.Id, DailyMetricRollups.Name, 2, default)).Outcome);
+            Assert.Empty(await runner.VerifyAsync(ws.Workspace.Id, DailyMetricRollups.Name, 2, default));
+            return 0;
+        });
+
+        var api = Server.NewClient(ws.SecretKey);
+        async Task<(long Events, long Users)> VisitsAsync(string query)
+        {
+            var row = (await (await api.GetAsync("/v1/metrics/daily?window_days=1" + query)).ReadOkAsync()).AsArray().Single()!;
+            Assert.Equal("Visit", row.Str("event"));
+            return (row["events"]!.GetValue<long>(), row["users"]!.GetValue<long>());
+        }
+
+        Assert.Equal((8L, 7L), await VisitsAsync(""));
+        Assert.Equal((6L, 5L), await VisitsAsync("&environment=production"));
+        Assert.Equal((4L, 4L), await VisitsAsync("&environment=development"));
+        Assert.Equal((8L, 7L), await VisitsAsync("&environment="));
+        var summary = await (await api.GetAsync("/v1/metrics/summary?environment=development")).ReadOkAsync();
+        Assert.Equal(4, summary["today"]!["events"]!.GetValue<long>());
+
+        foreach (var path in new[] { "/v1/metrics/daily?environment=staging", "/v1/metrics/summary?environment=staging" })
+        {
+            var invalid = await api.GetAsync(path);
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+            Assert.Contains("development", (await invalid.ReadAsync())["errors"]!["environment"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+    }
+
     // ---- the straightforward computation ----
 
     private static List<SentEvent> Tracks(Scenario s) => [.. s.Sent.Where(e => e.At <= Now)];

@@ -303,7 +303,7 @@ public abstract class RetentionRollupsContract(ServerFixture fixture)
             {
                 foreach (var period in Retention.Periods)
                 {
-                    rows.AddRange(await rollups.ReadAsync(workspace, type, period, DateOnly.MinValue, DateOnly.MaxValue, default));
+                    rows.AddRange(await rollups.ReadAsync(workspace, type, period, DateOnly.MinValue, DateOnly.MaxValue, null, default));
                 }
             }
 

@@ -360,7 +360,7 @@ public abstract class RollupsContract(ServerFixture fixture)
         });
 
     private Task<List<DailyMetricRow>> ReadDailyAsync(Scenario scenario) =>
-        Server.WithServicesAsync(async s => (await s.GetRequiredService<DailyMetricRollups>().ReadAsync(scenario.Workspace, DateOnly.MinValue, DateOnly.MaxValue, default)).ToList());
+        Server.WithServicesAsync(async s => (await s.GetRequiredService<DailyMetricRollups>().ReadAsync(scenario.Workspace, DateOnly.MinValue, DateOnly.MaxValue, null, default)).ToList());
 
     private Task<List<ExperimentMetricRollupRow>> ReadExperimentAsync(Scenario scenario) =>
         Server.WithServicesAsync(async s => (await s.GetRequiredService<ExperimentMetricRollups>().ReadAsync(scenario.Workspace, scenario.ExperimentKey, default))

@@ -93,6 +93,40 @@ public abstract class VitalsRollupsContract(ServerFixture fixture)
         Assert.NotNull(problem["errors"]!["metric"]);
     }
 
+    [Fact]
+    public async Task VitalsByEnvironment_KeepsABucketPerEnvironment_AndMergesTheEnvironmentLessOneByWeight()
+    {
+        var ws = await Server.CreateWorkspaceAsync();
+        var development = Server.NewClient((await (await Server.NewClient(ws.SecretKey).PostAsJsonAsync("/api/v1/keys",
+            new { kind = "client", environment = "development", name = "dev" })).ReadOkAsync()).Str("key"));
+        var tag = Infrastructure.Unique("v4env");
+        SentVital[] production = [new($"{tag}-1", "LCP", 1000, "/", "desktop"), new($"{tag}-2", "LCP", 2000, "/", "desktop"), new($"{tag}-3", "LCP", 3000, "/", "desktop")];
+        SentVital[] dev = [new($"{tag}-4", "LCP", 9000, "/", "desktop")];
+        SentVital[] none = [new($"{tag}-5", "LCP", 500, "/", "desktop")];
+        await SendAsync(Server.NewClient(ws.ClientKey), production);
+        await SendAsync(development, dev);
+        await SendAsync(Server.NewClient(ws.SecretKey), none);
+        Assert.Equal(RollupRunner.Succeeded, (await RunAsync(ws.Workspace.Id)).Outcome);
+        Assert.Empty(await Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().VerifyAsync(ws.Workspace.Id, VitalsRollups.Name, 2, default)));
+
+        var api = Server.NewClient(ws.SecretKey);
+        async Task AssertLcpAsync(string query, long samples, double p75)
+        {
+            var row = (await (await api.GetAsync("/api/v1/analytics/vitals?metric=LCP" + query)).ReadOkAsync()).AsArray().Single()!;
+            Assert.Equal(samples, row["samples"]!.GetValue<long>());
+            Assert.Equal(p75, row["p75"]!.GetValue<double>(), 1e-9);
+        }
+
+        // Several buckets with samples: the samples add up, the p75 is the sample-weighted mean of theirs.
+        var (p, d, n) = (P75(production.Select(v => v.Value)), 9000.0, 500.0);
+        await AssertLcpAsync("&environment=production", 4, ((3 * p) + n) / 4);
+        await AssertLcpAsync("&environment=development", 2, (d + n) / 2);
+        await AssertLcpAsync("", 5, ((3 * p) + d + n) / 5);
+        var invalid = await api.GetAsync("/api/v1/analytics/vitals?environment=staging");
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.NotNull((await invalid.ReadAsync())["errors"]!["environment"]);
+    }
+
     /// <summary>numpy's default percentile, written out: rank h = 0.75·(n − 1), interpolate between its neighbours.</summary>
     private static double P75(IEnumerable<double> values)
     {
@@ -147,7 +181,7 @@ public abstract class VitalsRollupsContract(ServerFixture fixture)
         Server.WithServicesAsync(s => s.GetRequiredService<RollupRunner>().RunAsync(workspace, VitalsRollups.Name, 2, default));
 
     private Task<List<VitalsRow>> ReadAsync(Guid workspace) =>
-        Server.WithServicesAsync(async s => (await s.GetRequiredService<VitalsRollups>().ReadAsync(workspace, DateOnly.MinValue, DateOnly.MaxValue, null, null, null, default)).ToList());
+        Server.WithServicesAsync(async s => (await s.GetRequiredService<VitalsRollups>().ReadAsync(workspace, DateOnly.MinValue, DateOnly.MaxValue, null, null, null, null, default)).ToList());
 
     private sealed record SentVital(string Id, string Metric, double Value, string Path, string Device);
 }

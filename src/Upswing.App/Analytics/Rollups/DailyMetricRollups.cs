@@ -6,11 +6,14 @@ using Upswing.Events;
 
 namespace Upswing.Analytics;
 
-/// <summary>A row of <c>daily_metric_rollups</c>: a workspace's track events of one name on one UTC day, and the distinct persons who did them.</summary>
+/// <summary>A workspace's track events of one name on one UTC day, and the distinct persons who did them (summed over the environments read, see <see cref="RollupEnvironment"/>).</summary>
 public sealed record DailyMetricRow(DateOnly Day, string Event, long Events, long Users);
 
+/// <summary>A row of <c>daily_metric_rollups</c>: <see cref="DailyMetricRow"/> of one environment bucket.</summary>
+internal sealed record DailyMetricBucket(DateOnly Day, Guid Environment, string Event, long Events, long Users);
+
 /// <summary>
-/// The <c>daily</c> rollup: per workspace, UTC day and event name, the track events and the distinct persons (user ids,
+/// The <c>daily</c> rollup: per workspace, UTC day, environment bucket and event name, the track events and the distinct persons (user ids,
 /// with anonymous ids linked to a user counted as that user). The database aggregates (<see cref="RawEventReader.CountDailyAsync"/>);
 /// verification counts the same events again in memory, a second, independent way.
 /// </summary>
@@ -25,17 +28,18 @@ public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect
     public async Task<RollupWrite> WriteAsync(RollupWindow window, CancellationToken ct)
     {
         var counts = await events.CountDailyAsync(window.WorkspaceId, window.From, window.To, ct);
-        var rows = counts.Select(c => new DailyMetricRow(c.Day, c.Name, c.Events, c.Users)).OrderBy(r => r.Day).ThenBy(r => r.Event, StringComparer.Ordinal).ToList();
+        var rows = counts.Select(c => new DailyMetricBucket(c.Day, c.Environment, c.Name, c.Events, c.Users))
+            .OrderBy(r => r.Day).ThenBy(r => r.Environment).ThenBy(r => r.Event, StringComparer.Ordinal).ToList();
         await ReplaceAsync(window.WorkspaceId, window.From, window.To, rows, window.Now, ct);
         return new RollupWrite(rows.Count, window.From, window.To);
     }
 
     public async Task<IReadOnlyList<RollupDifference>> VerifyAsync(RollupWindow window, CancellationToken ct)
     {
-        var computed = new Dictionary<(DateOnly Day, string Event), (long Events, HashSet<string> Persons)>();
+        var computed = new Dictionary<(DateOnly Day, Guid Environment, string Event), (long Events, HashSet<string> Persons)>();
         await foreach (var e in events.ReadTrackAsync(window.WorkspaceId, null, window.Start, window.End, ct))
         {
-            var key = (RollupWindow.DayOf(e.Timestamp), e.Name);
+            var key = (RollupWindow.DayOf(e.Timestamp), e.Environment, e.Name);
             if (!computed.TryGetValue(key, out var entry))
             {
                 entry = (0, new HashSet<string>(StringComparer.Ordinal));
@@ -45,11 +49,11 @@ public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect
             computed[key] = (entry.Events + 1, entry.Persons);
         }
 
-        var stored = (await ReadAsync(window.WorkspaceId, window.From, window.To, ct)).ToDictionary(r => (r.Day, r.Event));
+        var stored = (await ReadBucketsAsync(window.WorkspaceId, window.From, window.To, ct)).ToDictionary(r => (r.Day, r.Environment, r.Event));
         var differences = new List<RollupDifference>();
-        foreach (var (key, value) in computed.OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Event, StringComparer.Ordinal))
+        foreach (var (key, value) in computed.OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Environment).ThenBy(c => c.Key.Event, StringComparer.Ordinal))
         {
-            var name = $"{key.Day:yyyy-MM-dd} {key.Event}";
+            var name = Describe(key.Day, key.Environment, key.Event);
             if (!stored.Remove(key, out var row))
             {
                 differences.Add(new RollupDifference(name, "row", "missing", $"events={value.Events} users={value.Persons.Count}"));
@@ -60,18 +64,22 @@ public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect
             Compare(differences, name, "users", row.Users, value.Persons.Count);
         }
 
-        differences.AddRange(stored.Values.Select(r => new RollupDifference($"{r.Day:yyyy-MM-dd} {r.Event}", "row", $"events={r.Events} users={r.Users}", "none")));
+        differences.AddRange(stored.Values.Select(r => new RollupDifference(Describe(r.Day, r.Environment, r.Event), "row", $"events={r.Events} users={r.Users}", "none")));
         return differences;
     }
 
-    /// <summary>The workspace's rows of the days <paramref name="from"/>…<paramref name="to"/>, by day and event name (ordinal).</summary>
-    public async Task<IReadOnlyList<DailyMetricRow>> ReadAsync(Guid workspaceId, DateOnly from, DateOnly to, CancellationToken ct)
+    /// <summary>
+    /// The workspace's events and persons per day and event name of the days <paramref name="from"/>…<paramref name="to"/>,
+    /// in the view of <paramref name="environmentId"/> (null: every environment; see <see cref="RollupEnvironment"/>), by day and event name (ordinal).
+    /// </summary>
+    public async Task<IReadOnlyList<DailyMetricRow>> ReadAsync(Guid workspaceId, DateOnly from, DateOnly to, Guid? environmentId, CancellationToken ct)
     {
         await using var connection = await dialect.OpenConnectionAsync(ct);
         await using var command = connection.CreateCommand();
         var orderByEvent = Postgres ? "event COLLATE \"C\"" : "event";
-        // The primary key (workspace_id, day, event) serves the range and the order.
-        command.CommandText = $"SELECT day, event, events, users FROM daily_metric_rollups WHERE workspace_id = @workspace AND day >= @from AND day <= @to ORDER BY day, {orderByEvent}";
+        // The primary key (workspace_id, day, environment_id, event) serves the range; the buckets of a day are summed.
+        command.CommandText = "SELECT day, event, SUM(events), SUM(users) FROM daily_metric_rollups WHERE workspace_id = @workspace AND day >= @from AND day <= @to"
+            + RollupEnvironment.Condition(command, dialect, "environment_id", environmentId) + $" GROUP BY day, event ORDER BY day, {orderByEvent}";
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@from", dialect.Value(from));
         command.AddParameter("@to", dialect.Value(to));
@@ -85,8 +93,27 @@ public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect
         return rows;
     }
 
+    /// <summary>The stored rows of the days <paramref name="from"/>…<paramref name="to"/>, one per environment bucket.</summary>
+    internal async Task<IReadOnlyList<DailyMetricBucket>> ReadBucketsAsync(Guid workspaceId, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        await using var connection = await dialect.OpenConnectionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT day, environment_id, event, events, users FROM daily_metric_rollups WHERE workspace_id = @workspace AND day >= @from AND day <= @to";
+        command.AddParameter("@workspace", dialect.Value(workspaceId));
+        command.AddParameter("@from", dialect.Value(from));
+        command.AddParameter("@to", dialect.Value(to));
+        var rows = new List<DailyMetricBucket>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new DailyMetricBucket(dialect.ReadDay(reader, 0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+
+        return rows;
+    }
+
     /// <summary>Replaces the workspace's rows of the days <paramref name="from"/>…<paramref name="to"/> with <paramref name="rows"/>, in one transaction.</summary>
-    internal async Task ReplaceAsync(Guid workspaceId, DateOnly from, DateOnly to, IReadOnlyList<DailyMetricRow> rows, DateTimeOffset now, CancellationToken ct)
+    internal async Task ReplaceAsync(Guid workspaceId, DateOnly from, DateOnly to, IReadOnlyList<DailyMetricBucket> rows, DateTimeOffset now, CancellationToken ct)
     {
         await using var connection = await dialect.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -102,18 +129,19 @@ public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect
 
         // ON CONFLICT DO UPDATE rather than a plain insert: a concurrent run of the same window (the CLI beside the server)
         // may commit its rows between this delete and this insert; the later writer's equal rows then win instead of failing.
-        const string Upsert = "ON CONFLICT (workspace_id, day, event) DO UPDATE SET events = excluded.events, users = excluded.users, computed_at = excluded.computed_at";
+        const string Upsert = "ON CONFLICT (workspace_id, day, environment_id, event) DO UPDATE SET events = excluded.events, users = excluded.users, computed_at = excluded.computed_at";
         if (Postgres)
         {
             foreach (var chunk in rows.Chunk(5000))
             {
                 await using var insert = new NpgsqlCommand(
-                    "INSERT INTO daily_metric_rollups (workspace_id, day, event, events, users, computed_at) " +
-                    $"SELECT @workspace, t.*, @now FROM unnest(@day, @event, @events, @users) AS t {Upsert}",
+                    "INSERT INTO daily_metric_rollups (workspace_id, day, environment_id, event, events, users, computed_at) " +
+                    $"SELECT @workspace, t.*, @now FROM unnest(@day, @environment, @event, @events, @users) AS t {Upsert}",
                     (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
                 insert.Parameters.Add(new NpgsqlParameter<Guid>("workspace", NpgsqlDbType.Uuid) { TypedValue = workspaceId });
                 insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", NpgsqlDbType.TimestampTz) { TypedValue = now.ToUniversalTime() });
                 insert.Parameters.Add(new NpgsqlParameter<DateOnly[]>("day", NpgsqlDbType.Array | NpgsqlDbType.Date) { TypedValue = [.. chunk.Select(r => r.Day)] });
+                insert.Parameters.Add(new NpgsqlParameter<Guid[]>("environment", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = [.. chunk.Select(r => r.Environment)] });
                 insert.Parameters.Add(new NpgsqlParameter<string[]>("event", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. chunk.Select(r => r.Event)] });
                 insert.Parameters.Add(new NpgsqlParameter<long[]>("events", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. chunk.Select(r => r.Events)] });
                 insert.Parameters.Add(new NpgsqlParameter<long[]>("users", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. chunk.Select(r => r.Users)] });
@@ -124,19 +152,23 @@ public sealed class DailyMetricRollups(RawEventReader events, SqlDialect dialect
         {
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
-            insert.CommandText = $"INSERT INTO daily_metric_rollups (workspace_id, day, event, events, users, computed_at) VALUES (@workspace, @day, @event, @events, @users, @now) {Upsert}";
+            insert.CommandText = $"INSERT INTO daily_metric_rollups (workspace_id, day, environment_id, event, events, users, computed_at) VALUES (@workspace, @day, @environment, @event, @events, @users, @now) {Upsert}";
             insert.AddParameter("@workspace", dialect.Value(workspaceId));
             insert.AddParameter("@now", dialect.Value(now));
-            var (day, name, count, users) = (insert.AddParameter("@day"), insert.AddParameter("@event"), insert.AddParameter("@events"), insert.AddParameter("@users"));
+            var (day, environment, name) = (insert.AddParameter("@day"), insert.AddParameter("@environment"), insert.AddParameter("@event"));
+            var (count, users) = (insert.AddParameter("@events"), insert.AddParameter("@users"));
             foreach (var row in rows)
             {
-                (day.Value, name.Value, count.Value, users.Value) = (dialect.Value(row.Day), row.Event, row.Events, row.Users);
+                (day.Value, environment.Value, name.Value, count.Value, users.Value) = (dialect.Value(row.Day), dialect.Value(row.Environment), row.Event, row.Events, row.Users);
                 await insert.ExecuteNonQueryAsync(ct);
             }
         }
 
         await transaction.CommitAsync(ct);
     }
+
+    private static string Describe(DateOnly day, Guid environment, string name) =>
+        environment == RollupEnvironment.None ? $"{day:yyyy-MM-dd} {name}" : $"{day:yyyy-MM-dd} {name} (environment {environment})";
 
     private static void Compare(List<RollupDifference> differences, string row, string column, long stored, long computed)
     {

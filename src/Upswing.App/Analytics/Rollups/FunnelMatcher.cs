@@ -4,8 +4,11 @@ using System.Text.Json.Nodes;
 
 namespace Upswing.Analytics;
 
-/// <summary>One row of <c>funnel_rollups</c>: the entries of one UTC day and breakdown value that reached a step, and their summed seconds from entry to it.</summary>
-public sealed record FunnelRollupRow(string FunnelKey, DateOnly Day, string Breakdown, int Step, long Persons, double SecondsToStepSum, int FunnelVersion);
+/// <summary>
+/// One row of <c>funnel_rollups</c>: the entries of one UTC day, breakdown value and environment bucket (<see cref="RollupEnvironment"/>)
+/// that reached a step, and their summed seconds from entry to it.
+/// </summary>
+public sealed record FunnelRollupRow(string FunnelKey, DateOnly Day, string Breakdown, int Step, long Persons, double SecondsToStepSum, int FunnelVersion, Guid Environment = default);
 
 /// <summary>One entry into a funnel: its day, breakdown value, and the seconds from entry to each step reached (step 0 is 0).</summary>
 internal sealed record FunnelEntry(DateOnly Day, string Breakdown, IReadOnlyList<double> SecondsToStep);

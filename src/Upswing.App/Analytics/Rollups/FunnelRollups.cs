@@ -5,7 +5,7 @@ using Upswing.Events;
 namespace Upswing.Analytics;
 
 /// <summary>
-/// The <c>funnels</c> rollup: per workspace, funnel, UTC entry day, breakdown value and step, the entries that reached
+/// The <c>funnels</c> rollup: per workspace, funnel, UTC entry day, environment bucket, breakdown value and step, the entries that reached
 /// the step and their summed seconds to it (<see cref="FunnelMatcher"/>). Per funnel a run replaces the entry days whose
 /// conversion windows were still open at the window's start, plus the window's own days; a funnel without rows, or whose
 /// rows were computed with another version of its definition, is recomputed from the workspace's earliest event day; the
@@ -48,14 +48,14 @@ public sealed class FunnelRollups(FunnelService funnels, RawEventReader events, 
         var differences = new List<RollupDifference>();
         foreach (var key in orphans)
         {
-            differences.AddRange((await ReadAsync(window.WorkspaceId, key, DateOnly.MinValue, DateOnly.MaxValue, ct))
+            differences.AddRange((await ReadAsync(window.WorkspaceId, key, DateOnly.MinValue, DateOnly.MaxValue, null, ct))
                 .Select(r => new RollupDifference(Describe(r), "row", Format(r), "none")));
         }
 
         foreach (var (funnel, from) in plans)
         {
             var computed = await ComputeAsync(funnel, window, from, ct);
-            var stored = (await ReadAsync(window.WorkspaceId, funnel.Key, from, window.To, ct)).ToDictionary(Key);
+            var stored = (await ReadAsync(window.WorkspaceId, funnel.Key, from, window.To, null, ct)).ToDictionary(Key);
             foreach (var row in computed)
             {
                 var name = Describe(row);
@@ -124,28 +124,34 @@ public sealed class FunnelRollups(FunnelService funnels, RawEventReader events, 
         var names = funnel.Steps.Select(s => s.Event).Distinct(StringComparer.Ordinal).ToList();
         var end = window.End + TimeSpan.FromHours(funnel.ConversionWindowHours);
         end = end < window.Now ? end : window.Now;
-        var byPerson = new Dictionary<string, List<CalculatorEvent>>(StringComparer.Ordinal);
+        // Each environment bucket is its own population (ADR 9): a person's events of one bucket are matched together.
+        var byPerson = new Dictionary<(Guid Environment, string Person), List<CalculatorEvent>>();
         await foreach (var e in events.ReadTrackAsync(window.WorkspaceId, names, RollupWindow.StartOf(from), end, ct))
         {
-            if (!byPerson.TryGetValue(e.Person, out var list))
+            if (!byPerson.TryGetValue((e.Environment, e.Person), out var list))
             {
-                byPerson[e.Person] = list = [];
+                byPerson[(e.Environment, e.Person)] = list = [];
             }
 
             list.Add(new CalculatorEvent(e.Name, e.Timestamp, e.Properties));
         }
 
-        return FunnelMatcher.Rows(funnel, byPerson.Values.SelectMany(list => FunnelMatcher.Match(funnel, list, from, window.To)));
+        return [.. byPerson.GroupBy(p => p.Key.Environment).OrderBy(g => g.Key)
+            .SelectMany(g => FunnelMatcher.Rows(funnel, g.SelectMany(p => FunnelMatcher.Match(funnel, p.Value, from, window.To))).Select(r => r with { Environment = g.Key }))];
     }
 
-    /// <summary>A funnel's rows of the days <paramref name="from"/>…<paramref name="to"/>, in key order (day, breakdown ordinal, step).</summary>
-    public async Task<IReadOnlyList<FunnelRollupRow>> ReadAsync(Guid workspaceId, string funnelKey, DateOnly from, DateOnly to, CancellationToken ct)
+    /// <summary>
+    /// A funnel's rows of the days <paramref name="from"/>…<paramref name="to"/> in the view of <paramref name="environmentId"/>
+    /// (null: every environment bucket), in key order (day, breakdown ordinal, step, environment).
+    /// </summary>
+    public async Task<IReadOnlyList<FunnelRollupRow>> ReadAsync(Guid workspaceId, string funnelKey, DateOnly from, DateOnly to, Guid? environmentId, CancellationToken ct)
     {
         await using var connection = await dialect.OpenConnectionAsync(ct);
         await using var command = connection.CreateCommand();
         var breakdown = Postgres ? "breakdown COLLATE \"C\"" : "breakdown";
-        command.CommandText = "SELECT funnel_key, day, breakdown, step, persons, seconds_to_step_sum, funnel_version FROM funnel_rollups "
-            + $"WHERE workspace_id = @workspace AND funnel_key = @key AND day >= @from AND day <= @to ORDER BY day, {breakdown}, step";
+        command.CommandText = "SELECT funnel_key, day, breakdown, step, persons, seconds_to_step_sum, funnel_version, environment_id FROM funnel_rollups "
+            + "WHERE workspace_id = @workspace AND funnel_key = @key AND day >= @from AND day <= @to"
+            + RollupEnvironment.Condition(command, dialect, "environment_id", environmentId) + $" ORDER BY day, {breakdown}, step, environment_id";
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@key", funnelKey);
         command.AddParameter("@from", dialect.Value(from));
@@ -154,7 +160,7 @@ public sealed class FunnelRollups(FunnelService funnels, RawEventReader events, 
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            rows.Add(new FunnelRollupRow(reader.GetString(0), dialect.ReadDay(reader, 1), reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4), reader.GetDouble(5), reader.GetInt32(6)));
+            rows.Add(new FunnelRollupRow(reader.GetString(0), dialect.ReadDay(reader, 1), reader.GetString(2), reader.GetInt32(3), reader.GetInt64(4), reader.GetDouble(5), reader.GetInt32(6), reader.GetGuid(7)));
         }
 
         return rows;
@@ -207,18 +213,18 @@ public sealed class FunnelRollups(FunnelService funnels, RawEventReader events, 
         // the same window may commit between the delete and the insert; the later writer's rows then win instead of failing.
         await using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
-        insert.CommandText = "INSERT INTO funnel_rollups (workspace_id, funnel_key, day, breakdown, step, persons, seconds_to_step_sum, funnel_version, computed_at) "
-            + "VALUES (@workspace, @key, @day, @breakdown, @step, @persons, @seconds, @version, @now) "
-            + "ON CONFLICT (workspace_id, funnel_key, day, breakdown, step) DO UPDATE SET persons = excluded.persons, "
+        insert.CommandText = "INSERT INTO funnel_rollups (workspace_id, funnel_key, day, environment_id, breakdown, step, persons, seconds_to_step_sum, funnel_version, computed_at) "
+            + "VALUES (@workspace, @key, @day, @environment, @breakdown, @step, @persons, @seconds, @version, @now) "
+            + "ON CONFLICT (workspace_id, funnel_key, day, environment_id, breakdown, step) DO UPDATE SET persons = excluded.persons, "
             + "seconds_to_step_sum = excluded.seconds_to_step_sum, funnel_version = excluded.funnel_version, computed_at = excluded.computed_at";
         insert.AddParameter("@workspace", dialect.Value(workspaceId));
         insert.AddParameter("@key", funnelKey);
         insert.AddParameter("@now", dialect.Value(now));
-        var (day, breakdown, step) = (insert.AddParameter("@day"), insert.AddParameter("@breakdown"), insert.AddParameter("@step"));
+        var (day, environment, breakdown, step) = (insert.AddParameter("@day"), insert.AddParameter("@environment"), insert.AddParameter("@breakdown"), insert.AddParameter("@step"));
         var (persons, seconds, version) = (insert.AddParameter("@persons"), insert.AddParameter("@seconds"), insert.AddParameter("@version"));
         foreach (var row in rows)
         {
-            (day.Value, breakdown.Value, step.Value) = (dialect.Value(row.Day), row.Breakdown, row.Step);
+            (day.Value, environment.Value, breakdown.Value, step.Value) = (dialect.Value(row.Day), dialect.Value(row.Environment), row.Breakdown, row.Step);
             (persons.Value, seconds.Value, version.Value) = (row.Persons, row.SecondsToStepSum, row.FunnelVersion);
             await insert.ExecuteNonQueryAsync(ct);
         }
@@ -226,9 +232,10 @@ public sealed class FunnelRollups(FunnelService funnels, RawEventReader events, 
         await transaction.CommitAsync(ct);
     }
 
-    private static (DateOnly, string, int) Key(FunnelRollupRow r) => (r.Day, r.Breakdown, r.Step);
+    private static (DateOnly, Guid, string, int) Key(FunnelRollupRow r) => (r.Day, r.Environment, r.Breakdown, r.Step);
 
-    private static string Describe(FunnelRollupRow r) => $"{r.FunnelKey} {r.Day:yyyy-MM-dd} '{r.Breakdown}' step {r.Step}";
+    private static string Describe(FunnelRollupRow r) =>
+        $"{r.FunnelKey} {r.Day:yyyy-MM-dd} '{r.Breakdown}' step {r.Step}" + (r.Environment == RollupEnvironment.None ? "" : $" (environment {r.Environment})");
 
     private static string Format(FunnelRollupRow r) => string.Create(CultureInfo.InvariantCulture, $"persons={r.Persons} seconds={r.SecondsToStepSum} version={r.FunnelVersion}");
 

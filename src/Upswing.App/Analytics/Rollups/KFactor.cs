@@ -6,8 +6,11 @@ namespace Upswing.Analytics;
 /// <summary>An invite event as the K-factor calculation reads it: who (the person), which event, when, and its <c>loop</c> and <c>inviteId</c> properties (null when absent or not a string).</summary>
 public sealed record InviteEvent(string Person, string Name, DateTimeOffset Timestamp, string? Loop, string? InviteId);
 
-/// <summary>A row of <c>k_factor_rollups</c>: the invites of one loop first sent on one UTC day (the cohort) and what became of them within the attribution window.</summary>
-public sealed record KFactorRow(string Loop, DateOnly CohortDay, long Inviters, long InvitesSent, long Opened, long Joined, long ReachedFirstValue);
+/// <summary>
+/// A row of <c>k_factor_rollups</c>: the invites of one loop first sent on one UTC day (the cohort) and what became of them
+/// within the attribution window; of one environment bucket when stored (<see cref="RollupEnvironment"/>), summed over a view's buckets when queried.
+/// </summary>
+public sealed record KFactorRow(string Loop, DateOnly CohortDay, long Inviters, long InvitesSent, long Opened, long Joined, long ReachedFirstValue, Guid Environment = default);
 
 /// <summary>
 /// The K-factor calculation, pure: from invite events (<c>invite.sent</c>, <c>invite.opened</c>, <c>invite.joined</c>,

@@ -8,7 +8,8 @@ namespace Upswing.Analytics;
 /// <param name="CohortStart">The cohort's period: a UTC day, or the Monday of an ISO week.</param>
 /// <param name="Offset">Periods after the cohort's (0 = the cohort itself, so offset 0 holds the cohort's size).</param>
 /// <param name="Persons">The cohort's persons with a track event in period <see cref="CohortStart"/> + <see cref="Offset"/>.</param>
-public sealed record RetentionRow(string Type, string Period, DateOnly CohortStart, int Offset, long Persons);
+/// <param name="Environment">The environment bucket (<see cref="RollupEnvironment"/>) of a stored row; the rows a query reads are summed over the buckets of its view.</param>
+public sealed record RetentionRow(string Type, string Period, DateOnly CohortStart, int Offset, long Persons, Guid Environment = default);
 
 /// <summary>Retention cohorts: the cohort types and periods, their calendar, and what a rollup window replaces.</summary>
 public static class Retention

@@ -34,11 +34,13 @@ internal sealed class RollupWatermark
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
-/// <summary>Track events and distinct persons of one workspace, UTC day and event name. Written by hand-written SQL (<see cref="DailyMetricRollups"/>).</summary>
+/// <summary>Track events and distinct persons of one workspace, UTC day, environment bucket and event name. Written by hand-written SQL (<see cref="DailyMetricRollups"/>).</summary>
 internal sealed class DailyMetricRollup
 {
     public Guid WorkspaceId { get; set; }
     public DateOnly Day { get; set; }
+    /// <summary>The environment of the events' keys; <see cref="RollupEnvironment.None"/> for keys bound to none.</summary>
+    public Guid EnvironmentId { get; set; }
     public required string Event { get; set; }
     public long Events { get; set; }
     public long Users { get; set; }
@@ -88,9 +90,10 @@ internal sealed class DailyMetricRollupConfiguration : IEntityTypeConfiguration<
     {
         builder.ToTable("daily_metric_rollups");
         // The key is the only index: reads are a workspace's day range, and a re-run replaces a day range.
-        builder.HasKey(r => new { r.WorkspaceId, r.Day, r.Event });
+        builder.HasKey(r => new { r.WorkspaceId, r.Day, r.EnvironmentId, r.Event });
         builder.Property(r => r.WorkspaceId).HasColumnName("workspace_id");
         builder.Property(r => r.Day).HasColumnName("day");
+        builder.Property(r => r.EnvironmentId).HasColumnName("environment_id");
         builder.Property(r => r.Event).HasColumnName("event").HasMaxLength(EventLimits.MaxNameLength);
         builder.Property(r => r.Events).HasColumnName("events");
         builder.Property(r => r.Users).HasColumnName("users");
@@ -104,6 +107,8 @@ internal sealed class VitalsRollup
 {
     public Guid WorkspaceId { get; set; }
     public DateOnly Day { get; set; }
+    /// <summary>The environment of the measurements' keys; <see cref="RollupEnvironment.None"/> for keys bound to none.</summary>
+    public Guid EnvironmentId { get; set; }
     public required string Metric { get; set; }
     public required string Path { get; set; }
     public required string DeviceClass { get; set; }
@@ -120,9 +125,10 @@ internal sealed class VitalsRollupConfiguration : IEntityTypeConfiguration<Vital
     {
         builder.ToTable("vitals_rollups");
         // The key is the only index: reads are a workspace's day range (optionally one metric), and a re-run replaces a day range.
-        builder.HasKey(r => new { r.WorkspaceId, r.Day, r.Metric, r.Path, r.DeviceClass });
+        builder.HasKey(r => new { r.WorkspaceId, r.Day, r.EnvironmentId, r.Metric, r.Path, r.DeviceClass });
         builder.Property(r => r.WorkspaceId).HasColumnName("workspace_id");
         builder.Property(r => r.Day).HasColumnName("day");
+        builder.Property(r => r.EnvironmentId).HasColumnName("environment_id");
         builder.Property(r => r.Metric).HasColumnName("metric").HasMaxLength(8);
         builder.Property(r => r.Path).HasColumnName("path").HasMaxLength(WebVitalReader.MaxPathLength);
         builder.Property(r => r.DeviceClass).HasColumnName("device_class").HasMaxLength(16);
@@ -141,6 +147,8 @@ internal sealed class KFactorRollup
     public Guid WorkspaceId { get; set; }
     public required string Loop { get; set; }
     public DateOnly CohortDay { get; set; }
+    /// <summary>The environment of the invite events' keys; <see cref="RollupEnvironment.None"/> for keys bound to none.</summary>
+    public Guid EnvironmentId { get; set; }
     public long Inviters { get; set; }
     public long InvitesSent { get; set; }
     public long Opened { get; set; }
@@ -155,10 +163,11 @@ internal sealed class KFactorRollupConfiguration : IEntityTypeConfiguration<KFac
     {
         builder.ToTable("k_factor_rollups");
         // The key is the only index, day before loop: reads are a workspace's cohort-day range (optionally one loop), and a run replaces a day range.
-        builder.HasKey(r => new { r.WorkspaceId, r.CohortDay, r.Loop });
+        builder.HasKey(r => new { r.WorkspaceId, r.CohortDay, r.Loop, r.EnvironmentId });
         builder.Property(r => r.WorkspaceId).HasColumnName("workspace_id");
         builder.Property(r => r.Loop).HasColumnName("loop").HasMaxLength(KFactor.MaxLoopLength);
         builder.Property(r => r.CohortDay).HasColumnName("cohort_day");
+        builder.Property(r => r.EnvironmentId).HasColumnName("environment_id");
         builder.Property(r => r.Inviters).HasColumnName("inviters");
         builder.Property(r => r.InvitesSent).HasColumnName("invites_sent");
         builder.Property(r => r.Opened).HasColumnName("opened");

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
+using Upswing.Data;
 using Upswing.Jobs;
 
 namespace Upswing.Analytics;
@@ -35,6 +37,43 @@ public sealed record RollupWindow(Guid WorkspaceId, DateOnly From, DateOnly To, 
 
     /// <summary>The UTC day of an instant.</summary>
     public static DateOnly DayOf(DateTimeOffset at) => DateOnly.FromDateTime(at.UtcDateTime);
+}
+
+/// <summary>
+/// The environment bucket of rollup rows (ADR 9): the environment of the key the events came in with, or <see cref="None"/>
+/// for keys bound to no environment. A view of one environment reads its bucket and <see cref="None"/>'s, as the live
+/// event stream shows an environment's events and the environment-less ones; a view of the workspace reads every bucket.
+/// Buckets are summed: a person is counted once per environment they were seen in.
+/// </summary>
+public static class RollupEnvironment
+{
+    /// <summary>The bucket of events sent with a key bound to no environment.</summary>
+    public static readonly Guid None = Guid.Empty;
+
+    /// <summary>The SQL text of <see cref="None"/>, for <c>COALESCE(environment_id, …)</c> on both providers.</summary>
+    public const string NoneSql = "'00000000-0000-0000-0000-000000000000'";
+
+    /// <summary>The bucket of an event's environment.</summary>
+    public static Guid Of(Guid? environmentId) => environmentId ?? None;
+
+    /// <summary>Whether a row of <paramref name="bucket"/> belongs to the view of <paramref name="environmentId"/> (null: the whole workspace).</summary>
+    public static bool Includes(Guid? environmentId, Guid bucket) => environmentId is not { } e || bucket == e || bucket == None;
+
+    /// <summary>
+    /// The SQL condition (with a leading AND) restricting <paramref name="column"/> to the view of
+    /// <paramref name="environmentId"/>, its parameters added to <paramref name="command"/>; empty for the whole workspace.
+    /// </summary>
+    public static string Condition(DbCommand command, SqlDialect dialect, string column, Guid? environmentId)
+    {
+        if (environmentId is not { } environment)
+        {
+            return "";
+        }
+
+        command.AddParameter("@environment", dialect.Value(environment));
+        command.AddParameter("@no_environment", dialect.Value(None));
+        return $" AND {column} IN (@environment, @no_environment)";
+    }
 }
 
 /// <summary>What a rollup wrote: how many rows, and the days it replaced (which may reach before the window, see experiments).</summary>

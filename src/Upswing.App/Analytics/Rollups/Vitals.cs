@@ -43,6 +43,20 @@ public static class Vitals
     public static string? Rating(string metric, double value) =>
         Thresholds.TryGetValue(metric, out var t) ? value <= t.Good ? Good : value <= t.Poor ? NeedsImprovement : Poor : null;
 
+    /// <summary>
+    /// One row from rows of the same day, metric, page and device class in several environment buckets: their samples,
+    /// and each percentile as the sample-weighted mean of theirs. Exact percentiles would need the measurements, which
+    /// queries never read; the merge is exact when one bucket has samples, the usual case (a page reports through the
+    /// client key of one environment).
+    /// </summary>
+    internal static VitalsRow Merge(IReadOnlyList<VitalsRow> rows)
+    {
+        var samples = rows.Sum(r => r.Samples);
+        double Weighted(Func<VitalsRow, double> percentile) => rows.Sum(r => percentile(r) * r.Samples) / samples;
+        var first = rows[0];
+        return first with { Samples = samples, P50 = Weighted(r => r.P50), P75 = Weighted(r => r.P75), P90 = Weighted(r => r.P90) };
+    }
+
     internal static VitalsRow Summarize(DateOnly day, string metric, string path, string device, List<double> values)
     {
         values.Sort();

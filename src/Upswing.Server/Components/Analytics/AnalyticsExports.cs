@@ -39,7 +39,7 @@ internal static class AnalyticsExports
             return errors.ToFailure().ToProblem();
         }
 
-        var rows = await daily.ReadAsync(view.Workspace.Id, range.From, range.To, ct);
+        var rows = await daily.ReadAsync(view.Workspace.Id, range.From, range.To, view.Environment.Id, ct);
         return Csv.Result(rows.Where(r => string.IsNullOrEmpty(@event) || r.Event == @event), DailyColumns, $"{slug}-daily-{DayRange.Format(range.From)}-{DayRange.Format(range.To)}.csv");
     }
 
@@ -59,7 +59,7 @@ internal static class AnalyticsExports
         }
 
         var f = filter.Value!;
-        var rows = (await vitals.ReadAsync(view.Workspace.Id, f.From, f.To, f.Metric, f.Path, f.Device, ct))
+        var rows = (await vitals.ReadAsync(view.Workspace.Id, f.From, f.To, f.Metric, f.Path, f.Device, view.Environment.Id, ct))
             .Select(r => new VitalsDto(r.Day, r.Metric, r.Path, r.DeviceClass, r.Samples, r.P50, r.P75, r.P90, Upswing.Analytics.Vitals.Rating(r.Metric, r.P75)));
         return Csv.Result(rows, VitalsCsv.Columns, $"{slug}-vitals-{DayRange.Format(f.From)}-{DayRange.Format(f.To)}.csv");
     }
@@ -79,7 +79,7 @@ internal static class AnalyticsExports
             return errors.ToFailure().ToProblem();
         }
 
-        var result = await queries.GetAsync(view.Workspace.Id, funnel ?? "", range.From, range.To, ct);
+        var result = await queries.GetAsync(view.Workspace.Id, funnel ?? "", range.From, range.To, view.Environment.Id, ct);
         return result.Succeeded
             ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, $"{slug}-funnel-{funnel}-{DayRange.Format(range.From)}-{DayRange.Format(range.To)}.csv")
             : result.Failure!.ToProblem();
@@ -100,7 +100,7 @@ internal static class AnalyticsExports
             return filter.Failure!.ToProblem();
         }
 
-        var answer = await retention.GetAsync(view.Workspace.Id, filter.Value!, today, ct);
+        var answer = await retention.GetAsync(view.Workspace.Id, filter.Value!, view.Environment.Id, today, ct);
         return Csv.Result(RetentionQuery.CsvRows(answer), RetentionQuery.CsvColumns, $"{slug}-retention-{answer.Type}-{answer.Period}.csv");
     }
 
@@ -118,7 +118,7 @@ internal static class AnalyticsExports
             return filter.Failure!.ToProblem();
         }
 
-        var report = await kfactor.GetAsync(view.Workspace.Id, filter.Value!, ct);
+        var report = await kfactor.GetAsync(view.Workspace.Id, filter.Value!, view.Environment.Id, ct);
         return Csv.Result(report.Cohorts, KFactorCsv.Columns, $"{slug}-kfactor-{DayRange.Format(report.From)}-{DayRange.Format(report.To)}.csv");
     }
 }

@@ -10,6 +10,15 @@ internal static class AnalyticsView
     /// <summary>The default range of every analytics page: the last 30 days, today included.</summary>
     public const int DefaultDays = 30;
 
+    /// <summary>The id of an analytics page's filter form, which the workspace bar's environment switcher joins.</summary>
+    public const string FiltersForm = "analytics-filters";
+
+    /// <summary>
+    /// What makes htmx submit the filter form: a change of its fields, of the environment switcher (a field of the form
+    /// through its <c>form</c> attribute, but outside it, so its change event does not reach the form), or a submit.
+    /// </summary>
+    public const string FiltersTrigger = "change, submit, change from:#env-switch";
+
     /// <summary>The URL of an analytics page ("overview" is the section's root) with the range and extra query values.</summary>
     public static string PageUrl(WorkspacePage view, string page, DayRange? range, params (string Key, string? Value)[] query) =>
         Url($"/w/{view.Workspace.Slug}/analytics{(page == "overview" ? "" : "/" + page)}", view, range, query);

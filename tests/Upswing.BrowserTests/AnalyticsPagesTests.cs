@@ -141,9 +141,19 @@ public sealed class AnalyticsPagesTests(ChromiumFixture fixture)
         await Expect(page.GetByTestId("funnel-steps").Locator("tbody tr")).ToHaveCountAsync(4);
         await Expect(page.GetByTestId("funnel-breakdowns")).ToContainTextAsync("invite");
         await session.ScreenshotAsync("analytics-funnels.png");
+
+        // A value of the breakdown property keeps only those entries, in place; the breakdown table then has its one row.
+        await page.GetByLabel("Only entries whose source is").SelectOptionAsync("ads");
+        await page.WaitForURLAsync(new Regex("breakdown=ads"));
+        await Expect(page.GetByTestId("funnel-breakdowns").Locator("tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("funnel-breakdowns")).ToContainTextAsync("ads");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
+
+        // Another funnel: its own breakdown values (the ads filter does not apply to invite_loop's loops).
         await page.GetByLabel("Funnel", new() { Exact = true }).SelectOptionAsync("invite_loop");
         await page.WaitForURLAsync(new Regex("funnel=invite_loop"));
         await Expect(page.GetByTestId("funnel-steps").Locator("tbody tr")).ToHaveCountAsync(3);
+        await Expect(page.GetByTestId("funnel-breakdowns").Locator("tbody tr")).ToHaveCountAsync(4);
         Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"));
         await AssertCsvAsync(page, "csv-funnels", "breakdown,step,event,persons,conversionFromStart,conversionFromPrevious,dropOff,averageSecondsToConvert");
 

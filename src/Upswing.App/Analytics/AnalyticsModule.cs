@@ -154,10 +154,11 @@ public static class AnalyticsModule
 
     /// <summary>
     /// Query: funnel (key, required), from, to (YYYY-MM-DD, UTC; default the last 30 days, at most 366), environment (a key,
-    /// see <see cref="RollupEnvironment"/>; every environment when absent). Reads only the rollup and the definition.
+    /// see <see cref="RollupEnvironment"/>; every environment when absent), breakdown (a value of the funnel's breakdown
+    /// property, "(none)" for entries without one: only those entries). Reads only the rollup and the definition.
     /// </summary>
     private static async Task<IResult> GetFunnelResult(
-        string? funnel, string? from, string? to, string? environment, HttpRequest request, WorkspaceContext caller, FunnelQueries queries,
+        string? funnel, string? from, string? to, string? environment, string? breakdown, HttpRequest request, WorkspaceContext caller, FunnelQueries queries,
         WorkspaceService workspaces, TimeProvider time, CancellationToken ct)
     {
         var errors = new FieldErrors();
@@ -178,7 +179,7 @@ public static class AnalyticsModule
             return errors.ToFailure().ToProblem();
         }
 
-        var result = await queries.GetAsync(caller.WorkspaceId, funnel!, range.From, range.To, environmentId.Value, ct);
+        var result = await queries.GetAsync(caller.WorkspaceId, funnel!, range.From, range.To, environmentId.Value, string.IsNullOrEmpty(breakdown) ? null : breakdown, ct);
         if (!result.Succeeded)
         {
             return result.Failure!.ToProblem();

@@ -45,16 +45,25 @@ public sealed class FunnelQueries(FunnelService funnels, FunnelRollups rollups)
 
     /// <summary>
     /// A funnel's result over the days <paramref name="from"/>…<paramref name="to"/> (UTC, both included) in the view of
-    /// <paramref name="environmentId"/> (null: every environment; buckets are summed, see <see cref="RollupEnvironment"/>); 404 for an unknown funnel.
+    /// <paramref name="environmentId"/> (null: every environment; buckets are summed, see <see cref="RollupEnvironment"/>),
+    /// of the entries whose breakdown property had the value <paramref name="breakdown"/> (<see cref="None"/>: had none;
+    /// null: every entry); 404 for an unknown funnel, a field error for a value filter on a funnel without a breakdown.
     /// </summary>
-    public async Task<Result<FunnelResultDto>> GetAsync(Guid workspaceId, string key, DateOnly from, DateOnly to, Guid? environmentId, CancellationToken ct)
+    public async Task<Result<FunnelResultDto>> GetAsync(Guid workspaceId, string key, DateOnly from, DateOnly to, Guid? environmentId, string? breakdown, CancellationToken ct)
     {
         if (await funnels.GetAsync(workspaceId, key, ct) is not { } funnel)
         {
             return Failure.NotFound($"No funnel with key '{key}'.");
         }
 
-        var rows = (await rollups.ReadAsync(workspaceId, key, from, to, environmentId, ct)).Where(r => r.FunnelVersion == funnel.Version && r.Step < funnel.Steps.Count).ToList();
+        if (breakdown is not null && funnel.BreakdownProperty is null)
+        {
+            return Failure.Invalid("breakdown", $"The funnel '{key}' has no breakdown property to filter by.");
+        }
+
+        var value = breakdown == None ? "" : breakdown;
+        var rows = (await rollups.ReadAsync(workspaceId, key, from, to, environmentId, ct))
+            .Where(r => r.FunnelVersion == funnel.Version && r.Step < funnel.Steps.Count && (value is null || r.Breakdown == value)).ToList();
         var breakdowns = funnel.BreakdownProperty is null
             ? []
             : rows.GroupBy(r => r.Breakdown, StringComparer.Ordinal)

@@ -180,7 +180,7 @@ public static class MetricsApi
         var results = new List<FunnelResultDto>(keys.Count);
         foreach (var key in keys)
         {
-            var result = await queries.GetAsync(caller.WorkspaceId, key, today.AddDays(1 - window.Value), today, environmentId.Value, ct);
+            var result = await queries.GetAsync(caller.WorkspaceId, key, today.AddDays(1 - window.Value), today, environmentId.Value, null, ct);
             if (!result.Succeeded)
             {
                 return result.Failure!.ToProblem();

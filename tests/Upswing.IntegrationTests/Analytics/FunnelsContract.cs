@@ -79,6 +79,18 @@ public abstract class FunnelsContract(ServerFixture fixture)
             AssertSteps(node!["steps"]!, [.. group]);
         }
 
+        // A breakdown value filters the entries: steps, breakdowns and days of that value only ("(none)": entries without one).
+        foreach (var group in expectedValues)
+        {
+            var value = group.Key.Length == 0 ? "(none)" : group.Key;
+            var only = await (await s.Api.GetAsync($"{query}&breakdown={Uri.EscapeDataString(value)}")).ReadOkAsync();
+            AssertSteps(only["steps"]!, [.. group]);
+            Assert.Equal(value, Assert.Single(only["breakdowns"]!.AsArray())!.Str("value"));
+            Assert.Equal(group.Count(), only["daily"]!.AsArray().Sum(d => d!["entered"]!.GetValue<long>()));
+        }
+
+        Assert.Equal(0, (await (await s.Api.GetAsync($"{query}&breakdown=no-such-plan")).ReadOkAsync())["steps"]![0]!["persons"]!.GetValue<long>());
+
         var daily = json["daily"]!.AsArray();
         Assert.Equal(to.DayNumber - from.DayNumber + 1, daily.Count);
         foreach (var node in daily.Select(n => n!))

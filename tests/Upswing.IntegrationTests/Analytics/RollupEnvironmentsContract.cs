@@ -81,6 +81,11 @@ public abstract class RollupEnvironmentsContract(ServerFixture fixture)
             Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
             Assert.NotNull((await invalid.ReadAsync())["errors"]!["environment"]);
         }
+
+        // This funnel has no breakdown property: no value to filter by.
+        var noBreakdown = await api.GetAsync($"/api/v1/analytics/funnels?funnel={funnel}&breakdown=web");
+        Assert.Equal(HttpStatusCode.BadRequest, noBreakdown.StatusCode);
+        Assert.NotNull((await noBreakdown.ReadAsync())["errors"]!["breakdown"]);
     }
 
     private async Task SendAsync(string key, params (string User, string Name, DateTimeOffset At, string? InviteId)[] events) =>

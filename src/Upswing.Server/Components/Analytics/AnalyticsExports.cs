@@ -65,7 +65,8 @@ internal static class AnalyticsExports
     }
 
     private static async Task<IResult> FunnelsCsv(
-        string slug, string? env, string? from, string? to, string? funnel, DashboardSession session, FunnelQueries queries, TimeProvider time, CancellationToken ct)
+        string slug, string? env, string? from, string? to, string? funnel, string? breakdown, DashboardSession session, FunnelQueries queries, TimeProvider time,
+        CancellationToken ct)
     {
         if (await session.OpenAsync(slug, env, ct) is not { } view)
         {
@@ -79,7 +80,7 @@ internal static class AnalyticsExports
             return errors.ToFailure().ToProblem();
         }
 
-        var result = await queries.GetAsync(view.Workspace.Id, funnel ?? "", range.From, range.To, view.Environment.Id, ct);
+        var result = await queries.GetAsync(view.Workspace.Id, funnel ?? "", range.From, range.To, view.Environment.Id, AnalyticsView.Blank(breakdown), ct);
         return result.Succeeded
             ? Csv.Result(FunnelQueries.CsvRows(result.Value!), FunnelQueries.CsvColumns, $"{slug}-funnel-{funnel}-{DayRange.Format(range.From)}-{DayRange.Format(range.To)}.csv")
             : result.Failure!.ToProblem();

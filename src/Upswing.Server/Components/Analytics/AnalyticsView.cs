@@ -14,10 +14,11 @@ internal static class AnalyticsView
     public const string FiltersForm = "analytics-filters";
 
     /// <summary>
-    /// What makes htmx submit the filter form: a change of its fields, of the environment switcher (a field of the form
-    /// through its <c>form</c> attribute, but outside it, so its change event does not reach the form), or a submit.
+    /// What makes htmx submit the filter form: a submit, or a change of any of its fields, wherever they are: inside it, or
+    /// outside it through their <c>form</c> attribute (the workspace bar's environment switcher; filters drawn inside the
+    /// swapped view, such as a funnel's breakdown values), whose change events bubble to the body but never reach the form.
     /// </summary>
-    public const string FiltersTrigger = "change, submit, change from:#env-switch";
+    public const string FiltersTrigger = "submit, change[target.form&&target.form.id=='" + FiltersForm + "'] from:body";
 
     /// <summary>The URL of an analytics page ("overview" is the section's root) with the range and extra query values.</summary>
     public static string PageUrl(WorkspacePage view, string page, DayRange? range, params (string Key, string? Value)[] query) =>

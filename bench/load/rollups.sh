@@ -5,7 +5,9 @@
 # through the real ingestion store, so the events carry identities and experiment enrichment as live traffic would.
 # Throughput: each rollup recomputes the whole 30-day window (`upswing rollup --job J --window-days 30`, its own
 # process, the duration recorded in rollup_runs); events/s is the raw events of the database over that duration
-# (vitals measurements for the vitals rollup).
+# (vitals measurements for the vitals rollup). The limit beside it, measured in the same run on the same database: one
+# aggregate query that reads every column the rollups read of every track event (web_vitals row) of the workspace once
+# and keeps nothing (python3's sqlite3 / psql; the faster of two runs), i.e. the database's raw scan rate.
 # Latency: `upswing serve` on the same database; wrk with one connection (so one request at a time) for --duration per
 # query, after a warm-up; p50 and p99 of the request. The queries read rollup rows only, so the figures at the small and
 # the large size should be alike.
@@ -101,11 +103,44 @@ run_size() {  # $1 = sqlite | postgres, $2 = scale
   fi
 
   log "$provider, scale $scale: seed --demo (generates, ingests and rolls up the history)"
-  local seeded; seeded="$(dotnet "$BIN" seed --demo --scale "$scale" "${args[@]}" 2>&1 >/dev/null | tail -1)"
+  local seeded; seeded="$(dotnet "$BIN" seed --demo --scale "$scale" "${args[@]}" 2>"$dir/seed.err" | awk '{ print $1 }')"
+  local workspace="$seeded"
+  seeded="$(tail -1 "$dir/seed.err")"
   log "$provider, scale $scale: $seeded"
   local events vitals
   events="$(sed -E 's/^seeded ([0-9,]+) events.*/\1/' <<<"$seeded" | tr -d ,)"
   vitals="$(sed -E 's/.* events, ([0-9,]+) vitals.*/\1/' <<<"$seeded" | tr -d ,)"
+
+  # The limit: every column the rollups read, of every event, once, aggregated away in the database.
+  local scan_events scan_vitals
+  local events_sql="SELECT COUNT(*), SUM(LENGTH(name)), COUNT(user_id), COUNT(anonymous_id), COUNT(environment_id), SUM(LENGTH(properties)), MAX(timestamp) FROM events WHERE workspace_id = :w AND type = 'track'"
+  local vitals_sql="SELECT COUNT(*), SUM(value), SUM(LENGTH(name)), SUM(LENGTH(path)), SUM(LENGTH(device_class)), COUNT(environment_id), MAX(timestamp) FROM web_vitals WHERE workspace_id = :w"
+  if [[ "$provider" == sqlite ]]; then
+    scan() { python3 - "$dir/data/upswing.db" "${workspace^^}" "$1" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+best = None
+for _ in range(2):
+    start = time.perf_counter()
+    rows = db.execute(sys.argv[3], {"w": sys.argv[2]}).fetchone()[0]
+    elapsed = time.perf_counter() - start
+    best = elapsed if best is None or elapsed < best else best
+print(f"{rows} {best:.3f}")
+PY
+    }
+  else
+    # psql's \timing: the query's round trip, without the connection's start-up; jsonb read as text, as the rollups read it.
+    scan() {
+      local quoted="'$workspace'"
+      local sql="${1//:w/$quoted}"
+      sql="${sql//LENGTH(properties)/LENGTH(properties::text)}"
+      psql -h 127.0.0.1 -p "$pgport" -U postgres -d upswing -At -v ON_ERROR_STOP=1 -c '\timing on' -c "$sql" -c "$sql" \
+        | awk -F'|' '/^Time:/ { ms = $0; sub(/^Time: /, "", ms); sub(/ ms.*/, "", ms); if (best == "" || ms + 0 < best) best = ms + 0; next } NF > 1 { rows = $1 } END { printf "%s %.3f\n", rows, best / 1000 }'
+    }
+  fi
+  scan_events="$(scan "$events_sql")"
+  scan_vitals="$(scan "$vitals_sql")"
+  log "$provider, scale $scale: raw scan: $scan_events (events, seconds); $scan_vitals (vitals, seconds)"
 
   for job in daily experiments funnels retention kfactor vitals; do
     local line; line="$(dotnet "$BIN" rollup --job "$job" --window-days 30 --workspace demo "${args[@]}" | head -1)"
@@ -113,8 +148,12 @@ run_size() {  # $1 = sqlite | postgres, $2 = scale
     local rows duration input
     rows="$(awk -F'\t' '{ print $4 }' <<<"$line" | awk '{ print $1 }')"
     duration="$(awk -F'\t' '{ print $5 }' <<<"$line" | awk '{ print $1 }')"
-    input="$events"; [[ "$job" == vitals ]] && input="$vitals"
-    THROUGHPUT+=("| $provider | $job | $input | $rows | $(awk -v d="$duration" 'BEGIN { printf "%.1f", d / 1000 }') | $(awk -v n="$input" -v d="$duration" 'BEGIN { printf "%.0f", n / (d / 1000) }') |")
+    local limit="$scan_events"
+    input="$events"; [[ "$job" == vitals ]] && { input="$vitals"; limit="$scan_vitals"; }
+    # The scan visits every event of the workspace (the type filter discards the others), as the rollups' scans do.
+    local limit_rate; limit_rate="$(awk -v n="$input" '{ printf "%.0f", n / $2 }' <<<"$limit")"
+    local rate; rate="$(awk -v n="$input" -v d="$duration" 'BEGIN { printf "%.0f", n / (d / 1000) }')"
+    THROUGHPUT+=("| $provider | $job | $input | $rows | $(awk -v d="$duration" 'BEGIN { printf "%.1f", d / 1000 }') | $rate | $limit_rate | $(awk -v a="$rate" -v b="$limit_rate" 'BEGIN { printf "%.2f", a / b }') |")
   done
 
   local key; key="$(dotnet "$BIN" keys create --workspace demo --kind secret --name bench "${args[@]}")"
@@ -176,8 +215,8 @@ done
 echo
 echo "Rollup throughput (each rollup over the whole 30-day window, its own process; $(nproc) cores):"
 echo
-echo "| provider | rollup | raw events (vitals) | rows | seconds | events/s |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| provider | rollup | raw events (vitals) | rows | seconds | events/s | limit: raw scan events/s | ratio to the limit |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${THROUGHPUT[@]}"
 echo
 echo "Dashboard query latency after the rollups, one request at a time (wrk -c1, $DURATION), p50 / p99 ms at the first and the last scale:"

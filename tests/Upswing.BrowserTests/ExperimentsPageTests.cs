@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -198,8 +199,15 @@ public sealed class ExperimentsPageTests(ChromiumFixture fixture)
         await Expect(purchase.Locator("[data-testid='p']")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("results").GetByLabel("Engine")).ToHaveValueAsync("bayesian");
 
+        // headline-test has no generated effect. Its recommendation is usually keep-running, but the history ends now, and
+        // on about 5 % of days noise crosses 0.05 somewhere (as DemoEventsContract says): assert that nothing is anywhere
+        // near significant at 0.1 % instead, and that the split is sound.
         await page.GotoAsync("/w/demo/experiments/headline-test?env=production");
-        await Expect(page.GetByTestId("recommendation")).ToHaveAttributeAsync("data-kind", "keep-running");
+        await Expect(page.GetByTestId("recommendation")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("recommendation")).Not.ToHaveAttributeAsync("data-kind", "stop-for-srm");
+        var pValues = await page.GetByTestId("results").Locator("[data-testid='p']").AllTextContentsAsync();
+        Assert.NotEmpty(pValues);
+        Assert.All(pValues.Where(p => p != "–"), p => Assert.True(double.Parse(p.Replace("<", "", StringComparison.Ordinal), CultureInfo.InvariantCulture) > 0.001, $"headline-test p = {p}"));
         await session.AssertNoProblemsAsync();
     }
 

@@ -40,7 +40,10 @@ public sealed class RawEventReader(SqlDialect dialect)
     // LEFT JOIN on event_identities' primary key (workspace_id, anonymous_id): one probe per event with an anonymous id.
     private const string PersonJoin = "LEFT JOIN event_identities i ON i.workspace_id = e.workspace_id AND i.anonymous_id = e.anonymous_id";
     private const string Person = "COALESCE(e.user_id, i.user_id, e.anonymous_id)";
-    private const string Environment = "COALESCE(e.environment_id, '00000000-0000-0000-0000-000000000000')";
+    private const string Environment = $"COALESCE(e.environment_id, {NoEnvironment})";
+
+    /// <summary>The SQL text of the environment of events sent with a key bound to none (<see cref="Guid.Empty"/>), on both providers.</summary>
+    internal const string NoEnvironment = "'00000000-0000-0000-0000-000000000000'";
 
     /// <summary>The UTC day of the workspace's earliest stored event, or null when it has none.</summary>
     public async Task<DateOnly?> EarliestDayAsync(Guid workspaceId, CancellationToken ct)

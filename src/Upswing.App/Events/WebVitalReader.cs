@@ -40,7 +40,7 @@ public sealed class WebVitalReader(SqlDialect dialect)
         await using var command = connection.CreateCommand();
         // No index leads with (workspace_id, timestamp); (workspace_id, name, timestamp) serves the workspace prefix, and
         // vitals volumes are modest next to events.
-        command.CommandText = "SELECT name, value, path, device_class, timestamp, COALESCE(environment_id, '00000000-0000-0000-0000-000000000000') "
+        command.CommandText = $"SELECT name, value, path, device_class, timestamp, COALESCE(environment_id, {RawEventReader.NoEnvironment}) "
             + "FROM web_vitals WHERE workspace_id = @workspace AND timestamp >= @start AND timestamp < @end";
         command.AddParameter("@workspace", dialect.Value(workspaceId));
         command.AddParameter("@start", dialect.Value(start));

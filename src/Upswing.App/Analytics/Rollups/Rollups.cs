@@ -50,9 +50,6 @@ public static class RollupEnvironment
     /// <summary>The bucket of events sent with a key bound to no environment.</summary>
     public static readonly Guid None = Guid.Empty;
 
-    /// <summary>The SQL text of <see cref="None"/>, for <c>COALESCE(environment_id, …)</c> on both providers.</summary>
-    public const string NoneSql = "'00000000-0000-0000-0000-000000000000'";
-
     /// <summary>The bucket of an event's environment.</summary>
     public static Guid Of(Guid? environmentId) => environmentId ?? None;
 

@@ -9,7 +9,7 @@ namespace Upswing.Events;
 
 /// <summary>
 /// PostgreSQL's writer. Each group first claims its message ids in event_message_ids (a unique index on the
-/// partitioned events table would have to include the day), then streams the events that won theirs with binary COPY
+/// partitioned events table would have to include the day; see <see cref="ClaimAsync"/>), then streams the events that won theirs with binary COPY
 /// straight into the day-partitioned events table, all in one transaction. Each writer loop holds its own connection.
 /// </summary>
 internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, AssignmentHistory assignments, ExposureRecorder exposures, TimeProvider time) : EventStore(assignments, exposures)
@@ -18,7 +18,11 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         "id, workspace_id, environment_id, message_id, type, name, user_id, anonymous_id, group_id, previous_id, " +
         "timestamp, received_at, sent_at, original_timestamp, properties, context, traits, experiments";
 
+    /// <summary>Groups claimed with ON CONFLICT after a COPY of claims met an id stored before.</summary>
+    private const int CarefulGroupsAfterConflict = 64;
+
     private readonly HashSet<DateOnly> partitions = [];
+    private int carefulGroups;
     private NpgsqlConnection? connection;
 
     public override async Task WriteAsync(IReadOnlyList<PendingWrite> group, CancellationToken ct)
@@ -27,25 +31,26 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         try
         {
             await EnsurePartitionsAsync(db, group, ct);
-            await using var transaction = await db.BeginTransactionAsync(ct);
-            await EnrichAsync(db, transaction, group, ct);
-            var summary = new Summary(KnownLinks);
-            var fresh = await ClaimMessageIdsAsync(db, transaction, group, ct);
-            await CopyAsync(db, fresh, ct);
-            foreach (var (write, e) in fresh)
+            var (transaction, fresh) = await ClaimAsync(db, group, ct);
+            await using (transaction)
             {
-                write.Stored++;
-                summary.Add(write.WorkspaceId, e);
-            }
+                var summary = new Summary(KnownLinks);
+                await CopyAsync(db, fresh, ct);
+                foreach (var (write, e) in fresh)
+                {
+                    write.Stored++;
+                    summary.Add(write.WorkspaceId, e);
+                }
 
-            await QuarantineAsync(db, transaction, group, ct);
-            await VitalsAsync(db, transaction, group, ct);
-            await CountAsync(db, transaction, summary, ct);
-            await UsersAsync(db, transaction, summary, ct);
-            await LinksAsync(db, transaction, summary, ct);
-            await RecordExposuresAsync(db, transaction, summary, ct);
-            await transaction.CommitAsync(ct);
-            KnownLinks.Remember(summary.Links.Keys);
+                await QuarantineAsync(db, transaction, group, ct);
+                await VitalsAsync(db, transaction, group, ct);
+                await CountAsync(db, transaction, summary, ct);
+                await UsersAsync(db, transaction, summary, ct);
+                await LinksAsync(db, transaction, summary, ct);
+                await RecordExposuresAsync(db, transaction, summary, ct);
+                await transaction.CommitAsync(ct);
+                KnownLinks.Remember(summary.Links.Keys);
+            }
         }
         catch
         {
@@ -105,12 +110,19 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
     }
 
     /// <summary>
-    /// Claims the group's message ids in event_message_ids and returns the events that won theirs, in group order: an id
-    /// stored before, or repeated within the group, is skipped (the first copy wins). A concurrent writer claiming the
-    /// same id waits for this transaction, so an event is stored once whatever the interleaving. The ids go in key
-    /// order, so that two writers lock them alike and cannot deadlock.
+    /// Opens the group's transaction, enriches its events and claims their message ids in event_message_ids. Returns
+    /// the transaction and the events that won their ids, in group order: an id stored before, or repeated within the
+    /// group, is skipped (the first copy wins).
+    /// <para>
+    /// The ids are claimed by binary COPY, which assumes none was stored before: a third of the database's work of an
+    /// INSERT … ON CONFLICT … RETURNING. When one was (a client resending an acknowledged batch), the COPY fails with a
+    /// unique violation, the transaction is rolled back and the group is claimed again with ON CONFLICT DO NOTHING; the
+    /// next <see cref="CarefulGroupsAfterConflict"/> groups of this writer then go that way directly. A concurrent
+    /// writer claiming the same id waits for this transaction either way, so an event is stored once whatever the
+    /// interleaving. The ids go in key order, so that two writers lock them alike and cannot deadlock.
+    /// </para>
     /// </summary>
-    private static async Task<List<(PendingWrite Write, IncomingEvent Event)>> ClaimMessageIdsAsync(NpgsqlConnection db, NpgsqlTransaction transaction, IReadOnlyList<PendingWrite> group, CancellationToken ct)
+    private async Task<(NpgsqlTransaction Transaction, List<(PendingWrite Write, IncomingEvent Event)> Fresh)> ClaimAsync(NpgsqlConnection db, IReadOnlyList<PendingWrite> group, CancellationToken ct)
     {
         var firstCopy = new Dictionary<(Guid, string), (PendingWrite Write, IncomingEvent Event, int Order)>();
         var order = 0;
@@ -123,21 +135,80 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
             }
         }
 
+        var keys = firstCopy.Keys.Order(ClaimOrder.Instance).ToList();
+        if (carefulGroups == 0)
+        {
+            var transaction = await db.BeginTransactionAsync(ct);
+            try
+            {
+                await EnrichAsync(db, transaction, group, ct);
+                await ClaimByCopyAsync(db, keys, firstCopy, ct);
+                return (transaction, [.. firstCopy.Values.OrderBy(f => f.Order).Select(f => (f.Write, f.Event))]);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                await transaction.DisposeAsync();
+                carefulGroups = CarefulGroupsAfterConflict;
+            }
+            catch
+            {
+                await transaction.DisposeAsync();
+                throw;
+            }
+        }
+        else
+        {
+            carefulGroups--;
+        }
+
+        var careful = await db.BeginTransactionAsync(ct);
+        try
+        {
+            await EnrichAsync(db, careful, group, ct);
+            return (careful, await ClaimSkippingStoredAsync(db, careful, keys, firstCopy, ct));
+        }
+        catch
+        {
+            await careful.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task ClaimByCopyAsync(NpgsqlConnection db, List<(Guid Workspace, string MessageId)> keys, Dictionary<(Guid, string), (PendingWrite Write, IncomingEvent Event, int Order)> firstCopy, CancellationToken ct)
+    {
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        await using var copy = await db.BeginBinaryImportAsync("COPY event_message_ids (workspace_id, message_id, timestamp) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var key in keys)
+        {
+            copy.StartRow();
+            copy.Write(key.Workspace, NpgsqlDbType.Uuid);
+            copy.Write(key.MessageId, NpgsqlDbType.Text);
+            copy.Write(firstCopy[key].Event.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+        }
+
+        await copy.CompleteAsync(ct);
+    }
+
+    private static async Task<List<(PendingWrite Write, IncomingEvent Event)>> ClaimSkippingStoredAsync(NpgsqlConnection db, NpgsqlTransaction transaction, List<(Guid Workspace, string MessageId)> keys, Dictionary<(Guid, string), (PendingWrite Write, IncomingEvent Event, int Order)> firstCopy, CancellationToken ct)
+    {
         var fresh = new List<(PendingWrite, IncomingEvent, int Order)>(firstCopy.Count);
-        if (firstCopy.Count == 0)
+        if (keys.Count == 0)
         {
             return [];
         }
 
-        var keys = firstCopy.Keys.OrderBy(k => k.Item1).ThenBy(k => k.Item2, StringComparer.Ordinal).ToList();
         await using var claim = new NpgsqlCommand("""
             INSERT INTO event_message_ids (workspace_id, message_id, timestamp)
             SELECT * FROM unnest(@workspace, @message, @timestamp)
             ON CONFLICT DO NOTHING
             RETURNING workspace_id, message_id
             """, db, transaction);
-        claim.Parameters.AddWithValue("workspace", keys.Select(k => k.Item1).ToArray());
-        claim.Parameters.AddWithValue("message", keys.Select(k => k.Item2).ToArray());
+        claim.Parameters.AddWithValue("workspace", keys.Select(k => k.Workspace).ToArray());
+        claim.Parameters.AddWithValue("message", keys.Select(k => k.MessageId).ToArray());
         claim.Parameters.AddWithValue("timestamp", keys.Select(k => firstCopy[k].Event.Timestamp.ToUniversalTime()).ToArray());
         await using (var reader = await claim.ExecuteReaderAsync(ct))
         {
@@ -148,6 +219,18 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         }
 
         return [.. fresh.OrderBy(f => f.Order).Select(f => (f.Item1, f.Item2))];
+    }
+
+    /// <summary>Workspace, then message id by ordinal: the order both claim paths lock ids in.</summary>
+    private sealed class ClaimOrder : IComparer<(Guid Workspace, string MessageId)>
+    {
+        public static readonly ClaimOrder Instance = new();
+
+        public int Compare((Guid Workspace, string MessageId) x, (Guid Workspace, string MessageId) y)
+        {
+            var byWorkspace = x.Workspace.CompareTo(y.Workspace);
+            return byWorkspace != 0 ? byWorkspace : string.CompareOrdinal(x.MessageId, y.MessageId);
+        }
     }
 
     /// <summary>Binary COPY of the events straight into the partitioned events table.</summary>

@@ -43,6 +43,29 @@ public abstract class IngestionContract(ServerFixture fixture)
         Assert.Equal(1, count["count"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task Batch_ResendingSomeStoredIds_StoresOnlyTheNewOnes_AndLaterBatchesWhole()
+    {
+        // PostgreSQL claims ids by COPY and falls back to ON CONFLICT when one was stored before: both paths, in turn.
+        var ws = await Server.CreateWorkspaceAsync();
+        using var writer = BasicClient(ws.ClientKey);
+        using var api = Server.NewClient(ws.SecretKey);
+        var userId = Infrastructure.Unique("user");
+        var prefix = Infrastructure.Unique("m");
+        object Track(int n) => new { type = "track", userId, @event = "Step", messageId = $"{prefix}-{n}", properties = new { n } };
+
+        foreach (var ids in new[] { new[] { 1, 2, 3 }, [2, 3, 4, 5, 5], [6], [1, 6, 7] })
+        {
+            var response = await writer.PostAsJsonAsync("/v1/batch", new { batch = ids.Select(Track).ToArray() });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var stored = (await (await api.GetAsync($"/api/v1/events?userId={userId}&limit=100")).ReadOkAsync()).AsArray();
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7], stored.Select(e => e!["properties"]!["n"]!.GetValue<int>()).Order());
+        var stats = await (await api.GetAsync("/api/v1/events/stats?name=Step")).ReadOkAsync();
+        Assert.Equal(7, Assert.Single(stats.AsArray())!["count"]!.GetValue<long>());
+    }
+
     [Theory]
     [InlineData("/v1/identify", "identify")]
     [InlineData("/v1/i", "identify")]

@@ -136,40 +136,41 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         }
 
         var keys = firstCopy.Keys.Order(ClaimOrder.Instance).ToList();
-        if (carefulGroups == 0)
-        {
-            var transaction = await db.BeginTransactionAsync(ct);
-            try
-            {
-                await EnrichAsync(db, transaction, group, ct);
-                await ClaimByCopyAsync(db, keys, firstCopy, ct);
-                return (transaction, [.. firstCopy.Values.OrderBy(f => f.Order).Select(f => (f.Write, f.Event))]);
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                await transaction.DisposeAsync();
-                carefulGroups = CarefulGroupsAfterConflict;
-            }
-            catch
-            {
-                await transaction.DisposeAsync();
-                throw;
-            }
-        }
-        else
+        if (carefulGroups > 0)
         {
             carefulGroups--;
         }
+        else
+        {
+            try
+            {
+                return await BeginAndClaimAsync(db, group, async _ =>
+                {
+                    await ClaimByCopyAsync(db, keys, firstCopy, ct);
+                    return [.. firstCopy.Values.OrderBy(f => f.Order).Select(f => (f.Write, f.Event))];
+                }, ct);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                carefulGroups = CarefulGroupsAfterConflict;
+            }
+        }
 
-        var careful = await db.BeginTransactionAsync(ct);
+        return await BeginAndClaimAsync(db, group, transaction => ClaimSkippingStoredAsync(db, transaction, keys, firstCopy, ct), ct);
+    }
+
+    /// <summary>Begins the group's transaction, enriches its events and claims their ids; rolls back if any step fails.</summary>
+    private async Task<(NpgsqlTransaction Transaction, List<(PendingWrite Write, IncomingEvent Event)> Fresh)> BeginAndClaimAsync(NpgsqlConnection db, IReadOnlyList<PendingWrite> group, Func<NpgsqlTransaction, Task<List<(PendingWrite Write, IncomingEvent Event)>>> claim, CancellationToken ct)
+    {
+        var transaction = await db.BeginTransactionAsync(ct);
         try
         {
-            await EnrichAsync(db, careful, group, ct);
-            return (careful, await ClaimSkippingStoredAsync(db, careful, keys, firstCopy, ct));
+            await EnrichAsync(db, transaction, group, ct);
+            return (transaction, await claim(transaction));
         }
         catch
         {
-            await careful.DisposeAsync();
+            await transaction.DisposeAsync();
             throw;
         }
     }
@@ -195,11 +196,12 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
 
     private static async Task<List<(PendingWrite Write, IncomingEvent Event)>> ClaimSkippingStoredAsync(NpgsqlConnection db, NpgsqlTransaction transaction, List<(Guid Workspace, string MessageId)> keys, Dictionary<(Guid, string), (PendingWrite Write, IncomingEvent Event, int Order)> firstCopy, CancellationToken ct)
     {
-        var fresh = new List<(PendingWrite, IncomingEvent, int Order)>(firstCopy.Count);
         if (keys.Count == 0)
         {
             return [];
         }
+
+        var fresh = new List<(PendingWrite, IncomingEvent, int Order)>(firstCopy.Count);
 
         await using var claim = new NpgsqlCommand("""
             INSERT INTO event_message_ids (workspace_id, message_id, timestamp)

@@ -30,6 +30,32 @@ public sealed class ExperimentCatalog
             Features = holdoutFeatures.ToFrozenDictionary(h => h.Key, h => Evaluation.GrowthBookJson.ParseFeature(h.Value), StringComparer.Ordinal),
             SavedGroups = savedGroups,
         };
+        Fingerprint = FingerprintOf(this);
+    }
+
+    /// <summary>
+    /// Everything assignment answers depend on, as one string: a rebuild with the same fingerprint is the same
+    /// catalog, so the cache keeps the old instance and what it learnt (<see cref="KnownUnassigned"/>).
+    /// </summary>
+    internal string Fingerprint { get; }
+
+    internal static bool SameSettings(ExperimentCatalog a, ExperimentCatalog b) => a.Fingerprint == b.Fingerprint;
+
+    private static string FingerprintOf(ExperimentCatalog catalog)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(catalog.Updated.UtcTicks).Append('\n');
+        foreach (var e in catalog.Experiments.Values.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            text.Append(e.Id).Append(' ').Append(e.Status).Append(' ').Append(e.Winner).Append(' ').Append(e.Rule.ToJsonString()).Append('\n');
+        }
+
+        foreach (var (key, feature) in catalog.HoldoutFeatures.OrderBy(h => h.Key, StringComparer.Ordinal))
+        {
+            text.Append(key).Append(' ').Append(feature.ToJsonString()).Append('\n');
+        }
+
+        return text.Append(catalog.SavedGroups.ToJsonString()).ToString();
     }
 
     /// <summary>The newest change to an experiment or holdout (SDK payloads' dateUpdated must move with it).</summary>

@@ -7,7 +7,7 @@ namespace Upswing.Experiments;
 /// <summary>Each workspace's <see cref="ExperimentCatalog"/>, dropped with the SDK payloads on every flag or experiment change.</summary>
 public sealed class ExperimentCatalogCache(IServiceScopeFactory scopes, TimeProvider time)
 {
-    private readonly WorkspaceCache<bool, ExperimentCatalog> catalogs = new(time, SdkPayloadCache.TimeToLive);
+    private readonly WorkspaceCache<bool, ExperimentCatalog> catalogs = new(time, SdkPayloadCache.TimeToLive, ExperimentCatalog.SameSettings);
 
     public ValueTask<ExperimentCatalog> GetAsync(Guid workspaceId, CancellationToken ct) =>
         catalogs.GetAsync(workspaceId, true, (scopes, workspaceId), static async (s, token) =>

@@ -247,11 +247,18 @@ ROWS[0]+="|${LIMITS[0]}"
 # The limit moves by ±20 % within minutes on shared cores, so each target is measured between two
 # measurements of the empty `/` and compared with their mean: the limit "in the same run" is the one
 # measured right beside it. The idle reference server costs the target nothing meanwhile.
+# A target measured with a wrk script (a POST with a body, a new body per request) also gets the limit for
+# exactly its traffic: the same script and headers sent to the empty endpoint, which answers POST / too.
+# wrk's Lua request generation costs CPU on the same cores, so GET / alone understates what is possible.
 for i in "${!TARGETS[@]}"; do
   measure "${TARGETS[$i]}" "${TARGET_LUA[$i]}" "${HEADERS[@]+"${HEADERS[@]}"}"
   row="$LAST_ROW"
+  same=""
+  if [[ -n "${TARGET_LUA[$i]}" || ${#LUA[@]} -gt 0 ]]; then
+    measure "$BASE/" "${TARGET_LUA[$i]:-${LUA[1]}}" "${HEADERS[@]+"${HEADERS[@]}"}"; same="$(cut -d'|' -f2 <<<"$LAST_ROW")"
+  fi
   measure "$BASE/" ""; LIMITS+=("$(cut -d'|' -f2 <<<"$LAST_ROW")")
-  ROWS+=("$row|$(awk -v a="${LIMITS[$i]}" -v b="${LIMITS[$((i + 1))]}" 'BEGIN { print (a + b) / 2 }')")
+  ROWS+=("$row|$(awk -v a="${LIMITS[$i]}" -v b="${LIMITS[$((i + 1))]}" 'BEGIN { print (a + b) / 2 }')|$same")
 done
 
 kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -259,17 +266,22 @@ wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 
 # ---------------------------------------------------------------- report
-TABLE="| target | req/s | avg (ms) | p50 (ms) | p99 (ms) | limit beside it (req/s) | ratio to the limit |
-|---|---:|---:|---:|---:|---:|---:|"
+TABLE="| target | req/s | avg (ms) | p50 (ms) | p99 (ms) | limit beside it (req/s) | ratio to the limit | same requests to the empty endpoint (req/s) | ratio to that |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r url rps avg p50 p99 limit <<<"$row"
+  IFS='|' read -r url rps avg p50 p99 limit same <<<"$row"
   label="$url"
   [[ "$url" == "$BASE/" ]] && label="empty \`/\`"
   [[ "$url" == "$BASE/json" ]] && label="empty \`/json\`"
   ratio="$(awk -v a="$rps" -v b="$limit" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
   rps_fmt="$(awk -v a="$rps" 'BEGIN { printf "%.0f", a }')"
   limit_fmt="$(awk -v a="$limit" 'BEGIN { printf "%.0f", a }')"
-  TABLE+=$'\n'"| $label | $rps_fmt | $avg | $p50 | $p99 | $limit_fmt | $ratio |"
+  same_fmt="—"; same_ratio="—"
+  if [[ -n "$same" ]]; then
+    same_fmt="$(awk -v a="$same" 'BEGIN { printf "%.0f", a }')"
+    same_ratio="$(awk -v a="$rps" -v b="$same" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+  fi
+  TABLE+=$'\n'"| $label | $rps_fmt | $avg | $p50 | $p99 | $limit_fmt | $ratio | $same_fmt | $same_ratio |"
 done
 LIMIT_RANGE="$(printf '%s\n' "${LIMITS[@]}" | awk 'NR == 1 || $1 < min { min = $1 } NR == 1 || $1 > max { max = $1 } END { printf "%.0f–%.0f req/s over %d measurements", min, max, NR }')"
 
@@ -286,7 +298,9 @@ REPORT="# Upswing HTTP load — $NOW
 - machine: $NPROC cores, ${CPU_MODEL:-unknown CPU}, dotnet $DOTNET_VERSION, wrk ${WRK_VERSION:-?}
 - background CPU just before the run: ${BACKGROUND_CPU:-?}% (all cores; anything well above 0 skews results)
 - reference: bench/load/EmptyEndpoint (Kestrel, Release, logging off) on 127.0.0.1, measured before the first
-  target and after each one; a target's ratio is to the mean of the two measurements beside it ($LIMIT_RANGE)
+  target and after each one; a target's ratio is to the mean of the two measurements beside it ($LIMIT_RANGE).
+  A target measured with a wrk script is also compared with the empty endpoint receiving the same requests
+  (same script, headers and bodies; its POST / answers like GET /), measured right after it.
 
 $TABLE
 

@@ -7,14 +7,21 @@ namespace Upswing.Access;
 public static class KeyLookup
 {
     /// <summary>The identity of a valid, unrevoked key, or null.</summary>
-    public static async ValueTask<KeyIdentity?> FindAsync(HttpContext context, string presented)
+    public static ValueTask<KeyIdentity?> FindAsync(HttpContext context, string presented) =>
+        FindAsync(context.RequestServices, presented, context.RequestAborted);
+
+    /// <summary>
+    /// The same, with the singletons taken from <paramref name="services"/>: hot endpoints pass the application's
+    /// provider, so a request that touches nothing scoped never creates its request scope.
+    /// </summary>
+    public static async ValueTask<KeyIdentity?> FindAsync(IServiceProvider services, string presented, CancellationToken ct)
     {
         if (!ApiKeyService.LooksLikeKey(presented))
         {
             return null;
         }
 
-        var cache = context.RequestServices.GetRequiredService<ApiKeyCache>();
+        var cache = services.GetRequiredService<ApiKeyCache>();
         var hash = cache.HashOf(presented);
         if (cache.GetWithoutDatabase(hash, ApiKeyService.LastUsedResolution) is { } cached)
         {
@@ -24,11 +31,11 @@ public static class KeyLookup
         // One database check per key at a time: when a busy key's entry expires, every request in flight would
         // otherwise open its own scope and query (tens at once, every TimeToLive). The check runs in a scope of
         // its own, so a waiter that leaves early cannot dispose what the others wait on.
-        var scopes = context.RequestServices.GetRequiredService<IServiceScopeFactory>();
+        var scopes = services.GetRequiredService<IServiceScopeFactory>();
         var check = cache.Verifications.GetOrAdd(hash, _ => new Lazy<Task<KeyIdentity?>>(() => VerifyAsync(scopes, presented)));
         try
         {
-            return await check.Value.WaitAsync(context.RequestAborted);
+            return await check.Value.WaitAsync(ct);
         }
         finally
         {

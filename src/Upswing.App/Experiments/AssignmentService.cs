@@ -39,8 +39,9 @@ public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments)
     {
         writer.WriteStartObject();
         writer.WriteStartArray(AssignmentsName);
-        foreach (var a in Assignments)
+        for (var i = 0; i < Assignments.Count; i++)
         {
+            var a = Assignments[i];
             writer.WriteStartObject();
             writer.WriteString(ExperimentKeyName, a.ExperimentKey);
             writer.WriteString(VariationKeyName, a.VariationKey);
@@ -71,38 +72,20 @@ public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments)
 /// and the row's time is the user's first exposure. Paused experiments keep their assigned users and admit no one;
 /// stopped ones serve their winner (or control) to everyone.
 /// </summary>
-public sealed class AssignmentService(IServiceProvider services, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
+/// <remarks>
+/// A singleton: a database context is rented (in a scope of its own) only when a unit is neither remembered nor known
+/// to be unassigned, so a returning user's request touches no database and no DI scope.
+/// </remarks>
+public sealed class AssignmentService(IServiceScopeFactory scopes, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
 {
-    private UpswingDb? database;
-
-    // Asked for only when a unit is neither remembered nor known to be unassigned: a returning user's request
-    // then never rents a context from the pool.
-    private UpswingDb Db => database ??= services.GetRequiredService<UpswingDb>();
-
     public const int MaxIdLength = 200;
     public const int MaxExperiments = 100;
 
-    public async Task<Result<AssignmentResponse>> AssignAsync(Guid workspaceId, AssignmentRequest request, CancellationToken ct)
+    public async ValueTask<Result<AssignmentResponse>> AssignAsync(Guid workspaceId, AssignmentRequest request, CancellationToken ct)
     {
-        var errors = new FieldErrors();
-        if (string.IsNullOrEmpty(request.UserId) && string.IsNullOrEmpty(request.AnonymousId))
+        if (Validate(request) is { } invalid)
         {
-            errors.Add("userId", "Give a userId or an anonymousId.");
-        }
-
-        if (request.UserId is { Length: > MaxIdLength } || request.AnonymousId is { Length: > MaxIdLength })
-        {
-            errors.Add("userId", $"Ids are at most {MaxIdLength} characters.");
-        }
-
-        if (request.Experiments is { Count: > MaxExperiments })
-        {
-            errors.Add("experiments", $"At most {MaxExperiments} experiment keys per request.");
-        }
-
-        if (errors.Any)
-        {
-            return errors.ToFailure();
+            return invalid.ToFailure();
         }
 
         var catalog = await catalogs.GetAsync(workspaceId, ct);
@@ -111,19 +94,16 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
         {
             entries = catalog.Started;
         }
+        else if (Named(catalog, request.Experiments, out var unknown) is { } named)
+        {
+            entries = named;
+        }
         else
         {
-            var unknown = request.Experiments.Where(k => k is null || catalog.Experiments.GetValueOrDefault(k) is null or { Status: ExperimentStatus.Draft }).ToList();
-            if (unknown.Count > 0)
-            {
-                return Failure.NotFound($"No started experiment with key {string.Join(", ", unknown.Select(k => $"'{k}'"))}.");
-            }
-
-            entries = [.. request.Experiments.Distinct(StringComparer.Ordinal).Select(k => catalog.Experiments[k])];
+            return unknown!;
         }
 
         var attributes = Attributes(request);
-        var context = catalog.Context with { Attributes = attributes };
         var units = new string[entries.Count];
         for (var i = 0; i < units.Length; i++)
         {
@@ -136,6 +116,8 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
             await LoadAsync(catalog, entries, units, missing, stored, ct);
         }
 
+        // Built only when a unit has to be hashed: a returning user's request needs no evaluation context.
+        Evaluation.EvaluationContext? context = null;
         var answers = new Assignment[entries.Count];
         List<(int Index, ExperimentAssignment Row)>? fresh = null;
         for (var i = 0; i < entries.Count; i++)
@@ -155,7 +137,7 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
             }
             else
             {
-                var result = Evaluator.Run(context, entry.Definition);
+                var result = Evaluator.Run(context ??= catalog.Context with { Attributes = attributes }, entry.Definition);
                 answers[i] = Answer(entry, result.VariationId, result.InExperiment, unit, false, result.Bucket);
                 if (result is { InExperiment: true, HashUsed: true })
                 {
@@ -185,6 +167,41 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
         }
 
         return new AssignmentResponse(answers);
+    }
+
+    private static FieldErrors? Validate(AssignmentRequest request)
+    {
+        FieldErrors? errors = null;
+        if (string.IsNullOrEmpty(request.UserId) && string.IsNullOrEmpty(request.AnonymousId))
+        {
+            (errors ??= new()).Add("userId", "Give a userId or an anonymousId.");
+        }
+
+        if (request.UserId is { Length: > MaxIdLength } || request.AnonymousId is { Length: > MaxIdLength })
+        {
+            (errors ??= new()).Add("userId", $"Ids are at most {MaxIdLength} characters.");
+        }
+
+        if (request.Experiments is { Count: > MaxExperiments })
+        {
+            (errors ??= new()).Add("experiments", $"At most {MaxExperiments} experiment keys per request.");
+        }
+
+        return errors;
+    }
+
+    /// <summary>The named experiments, once each, in the order given; null with a 404 failure when one is unknown or a draft.</summary>
+    private static ExperimentEntry[]? Named(ExperimentCatalog catalog, IReadOnlyList<string> keys, out Failure? unknown)
+    {
+        var missing = keys.Where(k => k is null || catalog.Experiments.GetValueOrDefault(k) is null or { Status: ExperimentStatus.Draft }).ToList();
+        if (missing.Count > 0)
+        {
+            unknown = Failure.NotFound($"No started experiment with key {string.Join(", ", missing.Select(k => $"'{k}'"))}.");
+            return null;
+        }
+
+        unknown = null;
+        return [.. keys.Distinct(StringComparer.Ordinal).Select(k => catalog.Experiments[k])];
     }
 
     private static Assignment Answer(ExperimentEntry entry, int index, bool inExperiment, string unit, bool sticky, double? bucket) =>
@@ -250,7 +267,8 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
     {
         var experimentIds = missing.Select(i => entries[i].Id).ToList();
         var unitIds = missing.Select(i => units[i]).Distinct().ToList();
-        var rows = await Db.Set<ExperimentAssignment>().AsNoTracking()
+        await using var scope = scopes.CreateAsyncScope();
+        var rows = await scope.ServiceProvider.GetRequiredService<UpswingDb>().Set<ExperimentAssignment>().AsNoTracking()
             .Where(a => experimentIds.Contains(a.ExperimentId) && unitIds.Contains(a.UnitId)).ToListAsync(ct);
         foreach (var i in missing)
         {
@@ -268,10 +286,12 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
     /// <summary>Stores new assignments; returns those that lost a race to a concurrent request, with the winner's row.</summary>
     private async Task<List<(int Index, ExperimentAssignment Row)>> StoreAsync(List<(int Index, ExperimentAssignment Row)> fresh, CancellationToken ct)
     {
-        Db.Set<ExperimentAssignment>().AddRange(fresh.Select(f => f.Row));
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UpswingDb>();
+        db.Set<ExperimentAssignment>().AddRange(fresh.Select(f => f.Row));
         try
         {
-            await Db.SaveChangesAsync(ct);
+            await db.SaveChangesAsync(ct);
             foreach (var (_, row) in fresh)
             {
                 memo.Remember(row);
@@ -281,14 +301,14 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
         }
         catch (DbUpdateException)
         {
-            Db.ChangeTracker.Clear();
+            db.ChangeTracker.Clear();
         }
 
         // A concurrent request for the same user stored some of these first: keep theirs, store the rest one by one.
         var lost = new List<(int Index, ExperimentAssignment Row)>();
         foreach (var (index, row) in fresh)
         {
-            var existing = await Db.Set<ExperimentAssignment>().AsNoTracking().FirstOrDefaultAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+            var existing = await db.Set<ExperimentAssignment>().AsNoTracking().FirstOrDefaultAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
             if (existing is not null)
             {
                 memo.Remember(existing);
@@ -296,16 +316,16 @@ public sealed class AssignmentService(IServiceProvider services, ExperimentCatal
                 continue;
             }
 
-            Db.Set<ExperimentAssignment>().Add(row);
+            db.Set<ExperimentAssignment>().Add(row);
             try
             {
-                await Db.SaveChangesAsync(ct);
+                await db.SaveChangesAsync(ct);
                 memo.Remember(row);
             }
             catch (DbUpdateException)
             {
-                Db.ChangeTracker.Clear();
-                var winner = await Db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+                db.ChangeTracker.Clear();
+                var winner = await db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
                 memo.Remember(winner);
                 lost.Add((index, winner));
             }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -19,7 +20,7 @@ public static class ExperimentsModule
     {
         builder.Services.AddScoped<ExperimentService>();
         builder.Services.AddScoped<HoldoutService>();
-        builder.Services.AddScoped<AssignmentService>();
+        builder.Services.AddSingleton<AssignmentService>();
         builder.Services.AddScoped<ExperimentCatalogBuilder>();
         builder.Services.AddSingleton<ExperimentCatalogCache>();
         builder.Services.AddSingleton<AssignmentMemo>();
@@ -31,7 +32,11 @@ public static class ExperimentsModule
     public static IEndpointRouteBuilder MapExperiments(this IEndpointRouteBuilder app)
     {
         // The AB Calicritters contract: apps ask for their users' variations with a client or a secret key.
-        app.MapPost("/v1/assignment", Assign).WithName("Assign").WithTags("Assignment")
+        // Singletons captured here rather than parameters resolved per request: a returning user's request creates no DI scope at all.
+        var services = app.ServiceProvider;
+        var assignments = services.GetRequiredService<AssignmentService>();
+        var json = services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        app.MapPost("/v1/assignment", (Delegate)((HttpContext http) => Assign(http, services, assignments, json))).WithName("Assign").WithTags("Assignment")
             .AuthenticatesByKeyInRequest().RequireCors(Flags.SdkEndpoints.CorsPolicy)
             .Accepts<AssignmentRequest>("application/json").Produces<AssignmentResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound)
@@ -63,10 +68,10 @@ public static class ExperimentsModule
     /// and checks the key itself: any valid client or secret key of the workspace (a read key gets 403).
     /// </summary>
     /// <remarks>The body is read and the answer written with <see cref="JsonBody"/>: on this path the framework's streaming JSON cost more than the assignment.</remarks>
-    private static async Task Assign(HttpContext http, AssignmentService assignments, IOptions<JsonOptions> json)
+    private static async Task Assign(HttpContext http, IServiceProvider services, AssignmentService assignments, JsonSerializerOptions options)
     {
         var (key, error) = ApiKeyAuthenticationHandler.KeyFromAuthorization(http.Request.Headers.Authorization.ToString());
-        var identity = key is null ? null : await KeyLookup.FindAsync(http, key);
+        var identity = key is null ? null : await KeyLookup.FindAsync(services, key, http.RequestAborted);
         if (identity is null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"upswing\"";
@@ -82,7 +87,6 @@ public static class ExperimentsModule
             return;
         }
 
-        var options = json.Value.SerializerOptions;
         var request = await JsonBody.ReadAsync<AssignmentRequest>(http.Request, options);
         var result = await assignments.AssignAsync(identity.WorkspaceId, request, http.RequestAborted);
         if (result.Succeeded)

@@ -42,6 +42,7 @@ internal static class UpswingWebApp
             options.UseUtcTimestamp = true;
             options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
+        builder.Services.AddRequestLogScopes();
 
         var maxBody = builder.Configuration.GetValue("Http:MaxRequestBodyBytes", 1L << 20);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -80,7 +81,7 @@ internal static class UpswingWebApp
         app.UseRouting();
         // After routing: requests that matched an endpoint (every API call) skip the file-system probe.
         app.UseStaticFiles();
-        app.UseCors();
+        app.UseCorsWithoutRequestScope();
         app.UseRateLimiter();
         // SDK and OFREP endpoints check the key in the request themselves; session cookies are not theirs to read.
         app.UseUnlessKeyInRequest(authenticated =>

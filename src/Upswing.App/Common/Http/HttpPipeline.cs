@@ -1,16 +1,45 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Upswing.Common.Http;
 
 /// <summary>Upswing's own middleware, in the order the server adds it.</summary>
 public static class HttpPipeline
 {
+    /// <summary>The request's id, path and client id in the scope of every log line written while it is served.</summary>
+    public static IServiceCollection AddRequestLogScopes(this IServiceCollection services)
+    {
+        // LoggerFactory takes the scope provider from the container when one is registered.
+        services.AddHttpContextAccessor();
+        services.AddSingleton<IExternalScopeProvider, RequestLogScopes>();
+        return services;
+    }
+
     /// <summary>X-Request-Id on every response, the same id in logs and problem bodies.</summary>
     public static IApplicationBuilder UseRequestIds(this IApplicationBuilder app) => app.UseMiddleware<RequestIdMiddleware>();
 
     /// <summary>Malformed requests become 4xx ProblemDetails, logged at debug, never as server errors.</summary>
     public static IApplicationBuilder UseBadRequestProblems(this IApplicationBuilder app) => app.UseMiddleware<BadRequestMiddleware>();
+
+    /// <summary>
+    /// The framework's CORS middleware, given its policy provider once. <c>UseCors</c> asks the request's services
+    /// for that provider on every request, which creates the request's DI scope even for calls that need nothing
+    /// scoped (SDK and assignment calls without an Origin header). The default provider only reads the CORS options,
+    /// so one instance serves every request.
+    /// </summary>
+    public static IApplicationBuilder UseCorsWithoutRequestScope(this IApplicationBuilder app)
+    {
+        var services = app.ApplicationServices;
+        var policies = services.GetRequiredService<ICorsPolicyProvider>();
+        return app.Use(next =>
+        {
+            var cors = new CorsMiddleware(next, services.GetRequiredService<ICorsService>(), services.GetRequiredService<ILoggerFactory>());
+            return context => cors.Invoke(context, policies);
+        });
+    }
 
     /// <summary>
     /// Runs <paramref name="configure"/>'s middleware (sessions, authorization, antiforgery) for every endpoint except

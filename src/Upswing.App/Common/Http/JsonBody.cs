@@ -15,7 +15,7 @@ public static class JsonBody
     public static async ValueTask<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions options)
         where T : class
     {
-        if (!request.HasJsonContentType())
+        if (!IsJson(request.ContentType))
         {
             throw new BadHttpRequestException("Expected a supported JSON media type but got \"" + request.ContentType + "\".", StatusCodes.Status415UnsupportedMediaType);
         }
@@ -42,13 +42,45 @@ public static class JsonBody
         }
     }
 
+    /// <summary>
+    /// What <c>HasJsonContentType</c> accepts (application/json or a +json subtype, any parameters, any case), without
+    /// parsing the header into objects.
+    /// </summary>
+    internal static bool IsJson(string? contentType)
+    {
+        var media = contentType.AsSpan();
+        if (media.IndexOf(';') is var end and >= 0)
+        {
+            media = media[..end];
+        }
+
+        media = media.Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (media.EndsWith("+json", StringComparison.OrdinalIgnoreCase) && media.IndexOf('/') is > 0 and var slash && slash <= media.Length - 6);
+    }
+
+    // One writer per thread, reset onto each response: writing is synchronous, so no other request can be using it.
+    [ThreadStatic]
+    private static Utf8JsonWriter? threadWriter;
+
+    // Where idle writers point: never written to (Reset onto a stream would allocate a buffer each time).
+    private static readonly ArrayBufferWriter<byte> Idle = new(1);
+
     /// <summary>Writes the response (200, application/json) with <paramref name="write"/>, straight into the response pipe.</summary>
     public static Task WriteAsync<T>(HttpResponse response, T value, Action<T, Utf8JsonWriter> write)
     {
         response.ContentType = "application/json; charset=utf-8";
-        using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        var writer = threadWriter ??= new Utf8JsonWriter(Idle);
+        writer.Reset(response.BodyWriter);
+        try
         {
             write(value, writer);
+            writer.Flush();
+        }
+        finally
+        {
+            // Forget the response's pipe, so the cached writer holds no request's buffers.
+            writer.Reset(Idle);
         }
 
         return response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted).AsTask();

@@ -14,20 +14,22 @@ public static class KeyLookup
     /// The same, with the singletons taken from <paramref name="services"/>: hot endpoints pass the application's
     /// provider, so a request that touches nothing scoped never creates its request scope.
     /// </summary>
-    public static async ValueTask<KeyIdentity?> FindAsync(IServiceProvider services, string presented, CancellationToken ct)
+    public static ValueTask<KeyIdentity?> FindAsync(IServiceProvider services, string presented, CancellationToken ct)
     {
         if (!ApiKeyService.LooksLikeKey(presented))
         {
-            return null;
+            return ValueTask.FromResult<KeyIdentity?>(null);
         }
 
         var cache = services.GetRequiredService<ApiKeyCache>();
         var hash = cache.HashOf(presented);
-        if (cache.GetWithoutDatabase(hash, ApiKeyService.LastUsedResolution) is { } cached)
-        {
-            return cached;
-        }
+        return cache.GetWithoutDatabase(hash, ApiKeyService.LastUsedResolution) is { } cached
+            ? ValueTask.FromResult<KeyIdentity?>(cached)
+            : new ValueTask<KeyIdentity?>(VerifyOnceAsync(services, cache, hash, presented, ct));
+    }
 
+    private static async Task<KeyIdentity?> VerifyOnceAsync(IServiceProvider services, ApiKeyCache cache, string hash, string presented, CancellationToken ct)
+    {
         // One database check per key at a time: when a busy key's entry expires, every request in flight would
         // otherwise open its own scope and query (tens at once, every TimeToLive). The check runs in a scope of
         // its own, so a waiter that leaves early cannot dispose what the others wait on.

@@ -17,6 +17,128 @@ public sealed record AssignmentRequest
     public string? AnonymousId { get; init; }
     public JsonObject? Attributes { get; init; }
     public IReadOnlyList<string>? Experiments { get; init; }
+
+    /// <summary>
+    /// Reads the body as the serializer would (property names in any case, unknown ones skipped, wrong types a
+    /// <see cref="JsonException"/>), but builds the attributes straight into a <see cref="JsonObject"/>: through the
+    /// serializer they were parsed twice, into a document and then into nodes, which was most of this hot path's garbage.
+    /// Attribute names are case-sensitive, as in GrowthBook SDKs.
+    /// </summary>
+    public static AssignmentRequest? Read(ref Utf8JsonReader json, bool unused)
+    {
+        if (!json.Read() || json.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (json.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("The body must be a JSON object.");
+        }
+
+        string? userId = null, anonymousId = null;
+        JsonObject? attributes = null;
+        List<string>? experiments = null;
+        while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = Property(ref json);
+            json.Read();
+            switch (name)
+            {
+                case "userId":
+                    userId = Text(ref json, name);
+                    break;
+                case "anonymousId":
+                    anonymousId = Text(ref json, name);
+                    break;
+                case "attributes":
+                    attributes = Object(ref json);
+                    break;
+                case "experiments":
+                    experiments = Texts(ref json);
+                    break;
+                default:
+                    json.Skip();
+                    break;
+            }
+        }
+
+        return new AssignmentRequest { UserId = userId, AnonymousId = anonymousId, Attributes = attributes, Experiments = experiments };
+    }
+
+    private static string? Property(ref Utf8JsonReader json) =>
+        json.ValueTextEquals("userId"u8) ? "userId"
+        : json.ValueTextEquals("attributes"u8) ? "attributes"
+        : json.ValueTextEquals("anonymousId"u8) ? "anonymousId"
+        : json.ValueTextEquals("experiments"u8) ? "experiments"
+        : json.GetString() switch
+        {
+            var other when string.Equals(other, "userId", StringComparison.OrdinalIgnoreCase) => "userId",
+            var other when string.Equals(other, "attributes", StringComparison.OrdinalIgnoreCase) => "attributes",
+            var other when string.Equals(other, "anonymousId", StringComparison.OrdinalIgnoreCase) => "anonymousId",
+            var other when string.Equals(other, "experiments", StringComparison.OrdinalIgnoreCase) => "experiments",
+            _ => null,
+        };
+
+    private static string? Text(ref Utf8JsonReader json, string name) => json.TokenType switch
+    {
+        JsonTokenType.String => json.GetString(),
+        JsonTokenType.Null => null,
+        _ => throw new JsonException($"'{name}' must be a string."),
+    };
+
+    private static List<string>? Texts(ref Utf8JsonReader json)
+    {
+        if (json.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (json.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException("'experiments' must be an array of experiment keys.");
+        }
+
+        var keys = new List<string>();
+        while (json.Read() && json.TokenType != JsonTokenType.EndArray)
+        {
+            keys.Add(Text(ref json, "experiments")!);
+        }
+
+        return keys;
+    }
+
+    private static JsonObject? Object(ref Utf8JsonReader json)
+    {
+        if (json.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (json.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("'attributes' must be an object.");
+        }
+
+        var attributes = new JsonObject();
+        while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = json.GetString()!;
+            json.Read();
+            attributes[name] = json.TokenType switch
+            {
+                // Strings and booleans, most attributes, become nodes directly; numbers (their exact text kept),
+                // objects and arrays through the node parser, as before.
+                JsonTokenType.String => JsonValue.Create(json.GetString()),
+                JsonTokenType.True => JsonValue.Create(true),
+                JsonTokenType.False => JsonValue.Create(false),
+                JsonTokenType.Null => null,
+                _ => JsonNode.Parse(ref json),
+            };
+        }
+
+        return attributes;
+    }
 }
 
 /// <summary>The user's variation in one experiment. <see cref="Sticky"/> is true when it was stored by an earlier assignment.</summary>
@@ -103,11 +225,10 @@ public sealed class AssignmentService(IServiceScopeFactory scopes, ExperimentCat
             return unknown!;
         }
 
-        var attributes = Attributes(request);
         var units = new string[entries.Count];
         for (var i = 0; i < units.Length; i++)
         {
-            units[i] = Unit(attributes, entries[i].HashAttribute);
+            units[i] = Unit(request, entries[i].HashAttribute);
         }
 
         var stored = Remembered(catalog, entries, units, out var missing);
@@ -137,7 +258,7 @@ public sealed class AssignmentService(IServiceScopeFactory scopes, ExperimentCat
             }
             else
             {
-                var result = Evaluator.Run(context ??= catalog.Context with { Attributes = attributes }, entry.Definition);
+                var result = Evaluator.Run(context ??= catalog.Context with { Attributes = Attributes(request) }, entry.Definition);
                 answers[i] = Answer(entry, result.VariationId, result.InExperiment, unit, false, result.Bucket);
                 if (result is { InExperiment: true, HashUsed: true })
                 {
@@ -231,9 +352,21 @@ public sealed class AssignmentService(IServiceScopeFactory scopes, ExperimentCat
     }
 
     /// <summary>The unit: the hash attribute's value exactly as the evaluator hashes it; empty when missing, falsy or too long to store.</summary>
-    private static string Unit(JsonObject attributes, string hashAttribute)
+    /// <remarks>
+    /// Read from the request as it is, without filling in the ids (<see cref="Attributes"/>), which only an evaluation
+    /// needs: an id attribute the request does not carry is the id <see cref="Attributes"/> would put there.
+    /// </remarks>
+    private static string Unit(AssignmentRequest request, string hashAttribute)
     {
-        var unit = Evaluator.HashValue(attributes, hashAttribute);
+        var unit = request.Attributes is { } attributes && attributes.ContainsKey(hashAttribute)
+            ? Evaluator.HashValue(attributes, hashAttribute)
+            : hashAttribute switch
+            {
+                "id" => string.IsNullOrEmpty(request.UserId) ? request.AnonymousId ?? "" : request.UserId,
+                "userId" => request.UserId ?? "",
+                "anonymousId" => request.AnonymousId ?? "",
+                _ => "",
+            };
         return unit.Length > MaxIdLength ? "" : unit;
     }
 

@@ -1,12 +1,9 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Upswing.Access;
 using Upswing.Common;
 using Upswing.Common.Http;
@@ -35,8 +32,7 @@ public static class ExperimentsModule
         // Singletons captured here rather than parameters resolved per request: a returning user's request creates no DI scope at all.
         var services = app.ServiceProvider;
         var assignments = services.GetRequiredService<AssignmentService>();
-        var json = services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
-        app.MapPost("/v1/assignment", (Delegate)((HttpContext http) => Assign(http, services, assignments, json))).WithName("Assign").WithTags("Assignment")
+        app.MapPost("/v1/assignment", (Delegate)((HttpContext http) => Assign(http, services, assignments))).WithName("Assign").WithTags("Assignment")
             .AuthenticatesByKeyInRequest().RequireCors(Flags.SdkEndpoints.CorsPolicy)
             .Accepts<AssignmentRequest>("application/json").Produces<AssignmentResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound)
@@ -68,7 +64,7 @@ public static class ExperimentsModule
     /// and checks the key itself: any valid client or secret key of the workspace (a read key gets 403).
     /// </summary>
     /// <remarks>The body is read and the answer written with <see cref="JsonBody"/>: on this path the framework's streaming JSON cost more than the assignment.</remarks>
-    private static async Task Assign(HttpContext http, IServiceProvider services, AssignmentService assignments, JsonSerializerOptions options)
+    private static async Task Assign(HttpContext http, IServiceProvider services, AssignmentService assignments)
     {
         var (key, error) = ApiKeyAuthenticationHandler.KeyFromAuthorization(http.Request.Headers.Authorization.ToString());
         var identity = key is null ? null : await KeyLookup.FindAsync(services, key, http.RequestAborted);
@@ -87,7 +83,7 @@ public static class ExperimentsModule
             return;
         }
 
-        var request = await JsonBody.ReadAsync<AssignmentRequest>(http.Request, options);
+        var request = await JsonBody.ReadAsync(http.Request, false, AssignmentRequest.Read);
         var result = await assignments.AssignAsync(identity.WorkspaceId, request, http.RequestAborted);
         if (result.Succeeded)
         {

@@ -12,7 +12,15 @@ namespace Upswing.Common.Http;
 /// </summary>
 public static class JsonBody
 {
-    public static async ValueTask<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions options)
+    /// <summary>Reads a value from a JSON document, given <paramref name="state"/>; malformed or mistyped JSON throws <see cref="JsonException"/>.</summary>
+    public delegate T? Reader<TState, T>(ref Utf8JsonReader json, TState state);
+
+    public static ValueTask<T> ReadAsync<T>(HttpRequest request, JsonSerializerOptions options)
+        where T : class =>
+        ReadAsync(request, options, static (ref Utf8JsonReader json, JsonSerializerOptions o) => JsonSerializer.Deserialize<T>(ref json, o));
+
+    /// <summary>The body read by a hand-written <paramref name="read"/>, with the same checks and problems as the serializer's.</summary>
+    public static async ValueTask<T> ReadAsync<TState, T>(HttpRequest request, TState state, Reader<TState, T> read)
         where T : class
     {
         if (!IsJson(request.ContentType))
@@ -23,21 +31,21 @@ public static class JsonBody
         var reader = request.BodyReader;
         while (true)
         {
-            var read = await reader.ReadAsync(request.HttpContext.RequestAborted);
-            if (!read.IsCompleted)
+            var chunk = await reader.ReadAsync(request.HttpContext.RequestAborted);
+            if (!chunk.IsCompleted)
             {
                 // Nothing consumed, everything examined: the next read returns the whole body so far plus what arrived.
-                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                reader.AdvanceTo(chunk.Buffer.Start, chunk.Buffer.End);
                 continue;
             }
 
             try
             {
-                return Deserialize<T>(read.Buffer, options);
+                return Deserialize(chunk.Buffer, state, read);
             }
             finally
             {
-                reader.AdvanceTo(read.Buffer.End);
+                reader.AdvanceTo(chunk.Buffer.End);
             }
         }
     }
@@ -86,7 +94,7 @@ public static class JsonBody
         return response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted).AsTask();
     }
 
-    private static T Deserialize<T>(ReadOnlySequence<byte> body, JsonSerializerOptions options)
+    private static T Deserialize<TState, T>(ReadOnlySequence<byte> body, TState state, Reader<TState, T> read)
         where T : class
     {
         if (body.IsEmpty)
@@ -98,7 +106,7 @@ public static class JsonBody
         T? value;
         try
         {
-            value = JsonSerializer.Deserialize<T>(ref json, options);
+            value = read(ref json, state);
         }
         catch (JsonException ex)
         {

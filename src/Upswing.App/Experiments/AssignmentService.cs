@@ -198,7 +198,7 @@ public sealed record AssignmentResponse(IReadOnlyList<Assignment> Assignments)
 /// A singleton: a database context is rented (in a scope of its own) only when a unit is neither remembered nor known
 /// to be unassigned, so a returning user's request touches no database and no DI scope.
 /// </remarks>
-public sealed class AssignmentService(IServiceScopeFactory scopes, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
+public sealed class AssignmentService(IServiceScopeFactory scopes, SqlDialect dialect, ExperimentCatalogCache catalogs, AssignmentMemo memo, TimeProvider time)
 {
     public const int MaxIdLength = 200;
     public const int MaxExperiments = 100;
@@ -417,51 +417,55 @@ public sealed class AssignmentService(IServiceScopeFactory scopes, ExperimentCat
     }
 
     /// <summary>Stores new assignments; returns those that lost a race to a concurrent request, with the winner's row.</summary>
+    /// <remarks>
+    /// INSERT … ON CONFLICT DO NOTHING on the primary key (experiment, unit): a concurrent first request for the same
+    /// user is an ordinary outcome, so it must not surface as a failed command in the error log.
+    /// </remarks>
     private async Task<List<(int Index, ExperimentAssignment Row)>> StoreAsync(List<(int Index, ExperimentAssignment Row)> fresh, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<UpswingDb>();
-        db.Set<ExperimentAssignment>().AddRange(fresh.Select(f => f.Row));
-        try
+        List<(int Index, ExperimentAssignment Row)>? taken = null;
+        await using (var connection = await dialect.OpenConnectionAsync(ct))
         {
-            await db.SaveChangesAsync(ct);
-            foreach (var (_, row) in fresh)
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = dialect.InsertIgnoringConflicts("experiment_assignments", ExposureRecorder.Columns, "experiment_id, unit_id");
+            var p = ExposureRecorder.Columns.Select(n => command.AddParameter(n)).ToArray();
+            foreach (var (index, row) in fresh)
             {
-                memo.Remember(row);
+                (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value) = (dialect.Value(row.WorkspaceId), dialect.Value(row.ExperimentId), row.UnitId, row.VariationIndex, row.VariationKey);
+                (p[5].Value, p[6].Value, p[7].Value, p[8].Value) = (row.Bucket, row.Phase, row.Source, dialect.Value(row.FirstExposedAt));
+                if (await command.ExecuteNonQueryAsync(ct) == 0)
+                {
+                    (taken ??= []).Add((index, row));
+                }
             }
 
-            return [];
-        }
-        catch (DbUpdateException)
-        {
-            db.ChangeTracker.Clear();
+            await transaction.CommitAsync(ct);
         }
 
-        // A concurrent request for the same user stored some of these first: keep theirs, store the rest one by one.
-        var lost = new List<(int Index, ExperimentAssignment Row)>();
         foreach (var (index, row) in fresh)
         {
-            var existing = await db.Set<ExperimentAssignment>().AsNoTracking().FirstOrDefaultAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
-            if (existing is not null)
+            if (taken is null || !taken.Exists(t => t.Index == index))
             {
-                memo.Remember(existing);
-                lost.Add((index, existing));
-                continue;
-            }
-
-            db.Set<ExperimentAssignment>().Add(row);
-            try
-            {
-                await db.SaveChangesAsync(ct);
                 memo.Remember(row);
             }
-            catch (DbUpdateException)
-            {
-                db.ChangeTracker.Clear();
-                var winner = await db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
-                memo.Remember(winner);
-                lost.Add((index, winner));
-            }
+        }
+
+        if (taken is null)
+        {
+            return [];
+        }
+
+        // Another request stored these first: its rows are the answers that stick.
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<UpswingDb>();
+        var lost = new List<(int Index, ExperimentAssignment Row)>(taken.Count);
+        foreach (var (index, row) in taken)
+        {
+            var winner = await db.Set<ExperimentAssignment>().AsNoTracking().FirstAsync(a => a.ExperimentId == row.ExperimentId && a.UnitId == row.UnitId, ct);
+            memo.Remember(winner);
+            lost.Add((index, winner));
         }
 
         return lost;

@@ -22,7 +22,7 @@ public sealed class ExposureRecorder(ExperimentCatalogCache catalogs, SqlDialect
     /// <summary>The event name GrowthBook SDKs and integrations send from their tracking callback.</summary>
     public const string ExperimentViewed = "Experiment Viewed";
 
-    private static readonly string[] Columns = ["workspace_id", "experiment_id", "unit_id", "variation_index", "variation_key", "bucket", "phase", "source", "first_exposed_at"];
+    internal static readonly string[] Columns = ["workspace_id", "experiment_id", "unit_id", "variation_index", "variation_key", "bucket", "phase", "source", "first_exposed_at"];
 
     /// <summary>Records what it can; exposures to unknown or draft experiments, or whose unit or variation cannot be told, are skipped.</summary>
     public async Task<int> RecordAsync(DbConnection connection, DbTransaction transaction, Guid workspaceId, IReadOnlyList<SdkExposure> exposures, CancellationToken ct)

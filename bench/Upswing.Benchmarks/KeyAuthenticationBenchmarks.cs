@@ -60,13 +60,13 @@ public class KeyAuthenticationBenchmarks
 
     [Benchmark(Description = "authenticate, cache hit (hash + lookup, as the auth handler does)")]
     public KeyIdentity? AuthenticateCached() =>
-        host.Services.GetRequiredService<ApiKeyCache>().GetWithoutDatabase(Secrets.Sha256Hex(key), ApiKeyService.LastUsedResolution);
+        host.Services.GetRequiredService<ApiKeyCache>().Get(Secrets.Sha256Hex(key));
 
     [Benchmark(Description = "authenticate, cache hit with the remembered hash (what KeyLookup does per request)")]
     public KeyIdentity? AuthenticateRemembered()
     {
         var cache = host.Services.GetRequiredService<ApiKeyCache>();
-        return cache.GetWithoutDatabase(cache.HashOf(key), ApiKeyService.LastUsedResolution);
+        return cache.Get(cache.HashOf(key));
     }
 
     [Benchmark(Description = "authenticate through the service (scope + DbContext + cache)")]

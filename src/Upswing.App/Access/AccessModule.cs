@@ -22,9 +22,11 @@ public static class AccessModule
     {
         var services = builder.Services;
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<KeyUseRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyUseRecorder>());
         // The key ring (in the database) protects cookies on the web host and payload keys everywhere, the CLI included.
         services.AddUpswingDataProtection();
-        services.AddScoped(sp => new ApiKeyService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ApiKeyCache>(), sp.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>()));
+        services.AddScoped(sp => new ApiKeyService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ApiKeyCache>(), sp.GetRequiredService<KeyUseRecorder>(), sp.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>()));
         services.AddScoped(sp => new UserService(sp.GetRequiredService<Data.UpswingDb>(), sp.GetRequiredService<IPasswordHasher<User>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddScoped<MemberService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();

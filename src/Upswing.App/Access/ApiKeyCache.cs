@@ -30,16 +30,6 @@ internal sealed class ApiKeyCache(TimeProvider time)
     /// <summary>A verified key: who it is, until when the entry may be trusted, and when its use was last written.</summary>
     private sealed record Entry(KeyIdentity Identity, DateTimeOffset Expires, DateTimeOffset LastUseRecorded);
 
-    /// <summary>
-    /// The cached identity when nothing needs the database: the entry is fresh and its last-use write is not
-    /// due. Null sends the caller to <see cref="ApiKeyService.AuthenticateAsync"/>, which does both.
-    /// </summary>
-    public KeyIdentity? GetWithoutDatabase(string hash, TimeSpan useResolution)
-    {
-        var now = time.GetUtcNow();
-        return entries.TryGetValue(hash, out var entry) && entry.Expires > now && entry.LastUseRecorded > now - useResolution ? entry.Identity : null;
-    }
-
     public KeyIdentity? Get(string hash) =>
         entries.TryGetValue(hash, out var entry) && entry.Expires > time.GetUtcNow() ? entry.Identity : null;
 

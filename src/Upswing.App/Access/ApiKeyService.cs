@@ -28,14 +28,16 @@ public sealed class ApiKeyService
     private readonly AuditLog audit;
     private readonly TimeProvider time;
     private readonly ApiKeyCache cache;
+    private readonly KeyUseRecorder uses;
     private readonly IDataProtector payloadKeys;
 
-    internal ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider time, ApiKeyCache cache, IDataProtectionProvider protection)
+    internal ApiKeyService(UpswingDb db, AuditLog audit, TimeProvider time, ApiKeyCache cache, KeyUseRecorder uses, IDataProtectionProvider protection)
     {
         this.db = db;
         this.audit = audit;
         this.time = time;
         this.cache = cache;
+        this.uses = uses;
         payloadKeys = protection.CreateProtector("Upswing.ApiKeys.PayloadKey");
     }
 
@@ -177,7 +179,7 @@ public sealed class ApiKeyService
         var hash = cache.HashOf(presented);
         if (cache.Get(hash) is { } cached)
         {
-            await RecordUseIfDueAsync(hash, cached.KeyId, ct);
+            RecordUseIfDue(hash, cached.KeyId);
             return cached;
         }
 
@@ -192,22 +194,17 @@ public sealed class ApiKeyService
         var identity = new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId, key.PayloadKey is { } protectedKey ? Unprotect(protectedKey) : null);
         cache.RememberHash(presented, hash);
         cache.Set(hash, identity, key.LastUsedAt ?? DateTimeOffset.MinValue);
-        await RecordUseIfDueAsync(hash, key.Id, ct);
+        RecordUseIfDue(hash, key.Id);
         return identity;
     }
 
-    // Recording every use would turn each authenticated read into a write; once a minute per key is enough.
-    private async Task RecordUseIfDueAsync(string hash, Guid keyId, CancellationToken ct)
+    /// <summary>Recording every use would turn each authenticated read into a write; once a minute per key, in the background, is enough.</summary>
+    internal void RecordUseIfDue(string hash, Guid keyId)
     {
-        if (!cache.UseIsDue(hash, LastUsedResolution))
+        if (cache.UseIsDue(hash, LastUsedResolution))
         {
-            return;
+            uses.Record(keyId, time.GetUtcNow());
         }
-
-        var now = time.GetUtcNow();
-        var threshold = now - LastUsedResolution;
-        await db.ApiKeys.Where(k => k.Id == keyId && (k.LastUsedAt == null || k.LastUsedAt < threshold))
-            .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), ct);
     }
 
     private async Task<ApiKeyDto> ToDtoAsync(ApiKey key, CancellationToken ct) => ToDto(key, await EnvironmentKeysAsync(key.WorkspaceId, ct));

@@ -23,9 +23,17 @@ public static class KeyLookup
 
         var cache = services.GetRequiredService<ApiKeyCache>();
         var hash = cache.HashOf(presented);
-        return cache.GetWithoutDatabase(hash, ApiKeyService.LastUsedResolution) is { } cached
-            ? ValueTask.FromResult<KeyIdentity?>(cached)
-            : new ValueTask<KeyIdentity?>(VerifyOnceAsync(services, cache, hash, presented, ct));
+        if (cache.Get(hash) is { } cached)
+        {
+            if (cache.UseIsDue(hash, ApiKeyService.LastUsedResolution))
+            {
+                services.GetRequiredService<KeyUseRecorder>().Record(cached.KeyId, services.GetRequiredService<TimeProvider>().GetUtcNow());
+            }
+
+            return ValueTask.FromResult<KeyIdentity?>(cached);
+        }
+
+        return new ValueTask<KeyIdentity?>(VerifyOnceAsync(services, cache, hash, presented, ct));
     }
 
     private static async Task<KeyIdentity?> VerifyOnceAsync(IServiceProvider services, ApiKeyCache cache, string hash, string presented, CancellationToken ct)

@@ -52,23 +52,6 @@ public sealed class ApiKeyCacheTests
     }
 }
 
-public sealed class ApiKeyCacheHotPathTests
-{
-    [Fact]
-    public void GetWithoutDatabase_IsNullWhileALastUseWriteIsDue()
-    {
-        var clock = new FakeClock();
-        var cache = new ApiKeyCache(clock);
-        var identity = new KeyIdentity(Guid.NewGuid(), Guid.NewGuid(), ApiKeyKind.Client, "us_ck_abcdef", Guid.NewGuid());
-        cache.Set("h", identity, DateTimeOffset.MinValue);
-        Assert.Null(cache.GetWithoutDatabase("h", TimeSpan.FromMinutes(1)));
-        Assert.True(cache.UseIsDue("h", TimeSpan.FromMinutes(1)));
-        Assert.Equal(identity, cache.GetWithoutDatabase("h", TimeSpan.FromMinutes(1)));
-        clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.Null(cache.GetWithoutDatabase("h", TimeSpan.FromMinutes(1)));
-    }
-}
-
 public sealed class ApiKeyCacheHashTests
 {
     [Fact]

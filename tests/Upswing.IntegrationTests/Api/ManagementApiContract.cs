@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Upswing.Access;
 using Upswing.TestKit;
@@ -69,9 +70,13 @@ public abstract class ManagementApiContract(ServerFixture fixture)
         var ws = await Server.CreateWorkspaceAsync();
         using var api = Server.NewClient(ws.SecretKey);
         await api.GetAsync("/api/v1/workspaces");
-        var keys = await (await api.GetAsync("/api/v1/keys")).ReadOkAsync();
-        var secret = keys.AsArray().Single(k => k!.Str("kind") == "secret")!;
-        Assert.NotNull(secret["lastUsedAt"]);
+        // Written in the background, off the request path.
+        JsonNode keys = new JsonArray();
+        await Infrastructure.WaitUntilAsync(async () =>
+        {
+            keys = await (await api.GetAsync("/api/v1/keys")).ReadOkAsync();
+            return keys.AsArray().Single(k => k!.Str("kind") == "secret")!["lastUsedAt"] is not null;
+        }, TimeSpan.FromSeconds(10), "the secret key's last use to be recorded");
         var client = keys.AsArray().Single(k => k!.Str("kind") == "client")!;
         Assert.Null(client["lastUsedAt"]);
     }

@@ -179,7 +179,7 @@ public sealed class ApiKeyService
         var hash = cache.HashOf(presented);
         if (cache.Get(hash) is { } cached)
         {
-            RecordUseIfDue(hash, cached.KeyId);
+            uses.UsedNow(hash, cached.KeyId);
             return cached;
         }
 
@@ -194,18 +194,10 @@ public sealed class ApiKeyService
         var identity = new KeyIdentity(key.Id, key.WorkspaceId, key.Kind, key.Prefix, key.EnvironmentId, key.PayloadKey is { } protectedKey ? Unprotect(protectedKey) : null);
         cache.RememberHash(presented, hash);
         cache.Set(hash, identity, key.LastUsedAt ?? DateTimeOffset.MinValue);
-        RecordUseIfDue(hash, key.Id);
+        uses.UsedNow(hash, key.Id);
         return identity;
     }
 
-    /// <summary>Recording every use would turn each authenticated read into a write; once a minute per key, in the background, is enough.</summary>
-    internal void RecordUseIfDue(string hash, Guid keyId)
-    {
-        if (cache.UseIsDue(hash, LastUsedResolution))
-        {
-            uses.Record(keyId, time.GetUtcNow());
-        }
-    }
 
     private async Task<ApiKeyDto> ToDtoAsync(ApiKey key, CancellationToken ct) => ToDto(key, await EnvironmentKeysAsync(key.WorkspaceId, ct));
 

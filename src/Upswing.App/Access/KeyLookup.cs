@@ -25,11 +25,7 @@ public static class KeyLookup
         var hash = cache.HashOf(presented);
         if (cache.Get(hash) is { } cached)
         {
-            if (cache.UseIsDue(hash, ApiKeyService.LastUsedResolution))
-            {
-                services.GetRequiredService<KeyUseRecorder>().Record(cached.KeyId, services.GetRequiredService<TimeProvider>().GetUtcNow());
-            }
-
+            services.GetRequiredService<KeyUseRecorder>().UsedNow(hash, cached.KeyId);
             return ValueTask.FromResult<KeyIdentity?>(cached);
         }
 

@@ -13,12 +13,19 @@ namespace Upswing.Access;
 /// any other writer (a rollup, an ingestion commit): stalls of up to a second under load. Uses are coalesced per key;
 /// a bounded queue drops uses rather than grow (the next minute records the key again), and shutdown writes what is left.
 /// </summary>
-internal sealed class KeyUseRecorder(IServiceScopeFactory scopes, ILogger<KeyUseRecorder> logger) : BackgroundService
+internal sealed class KeyUseRecorder(ApiKeyCache cache, TimeProvider time, IServiceScopeFactory scopes, ILogger<KeyUseRecorder> logger) : BackgroundService
 {
     private readonly Channel<(Guid KeyId, DateTimeOffset At)> uses = Channel.CreateBounded<(Guid, DateTimeOffset)>(
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
-    public void Record(Guid keyId, DateTimeOffset at) => uses.Writer.TryWrite((keyId, at));
+    /// <summary>The key was just used: queues its last-use write when one is due (once per <see cref="ApiKeyService.LastUsedResolution"/>).</summary>
+    public void UsedNow(string hash, Guid keyId)
+    {
+        if (cache.UseIsDue(hash, ApiKeyService.LastUsedResolution))
+        {
+            uses.Writer.TryWrite((keyId, time.GetUtcNow()));
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

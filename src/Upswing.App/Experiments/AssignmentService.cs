@@ -66,19 +66,22 @@ public sealed record AssignmentRequest
         return new AssignmentRequest { UserId = userId, AnonymousId = anonymousId, Attributes = attributes, Experiments = experiments };
     }
 
-    private static string? Property(ref Utf8JsonReader json) =>
-        json.ValueTextEquals("userId"u8) ? "userId"
-        : json.ValueTextEquals("attributes"u8) ? "attributes"
-        : json.ValueTextEquals("anonymousId"u8) ? "anonymousId"
-        : json.ValueTextEquals("experiments"u8) ? "experiments"
-        : json.GetString() switch
+    private static readonly string[] Fields = ["userId", "attributes", "anonymousId", "experiments"];
+
+    /// <summary>The field's canonical name (exact bytes first, then any case, as the serializer's web defaults match), or null.</summary>
+    private static string? Property(ref Utf8JsonReader json)
+    {
+        foreach (var field in Fields)
         {
-            var other when string.Equals(other, "userId", StringComparison.OrdinalIgnoreCase) => "userId",
-            var other when string.Equals(other, "attributes", StringComparison.OrdinalIgnoreCase) => "attributes",
-            var other when string.Equals(other, "anonymousId", StringComparison.OrdinalIgnoreCase) => "anonymousId",
-            var other when string.Equals(other, "experiments", StringComparison.OrdinalIgnoreCase) => "experiments",
-            _ => null,
-        };
+            if (json.ValueTextEquals(field))
+            {
+                return field;
+            }
+        }
+
+        var name = json.GetString();
+        return Array.Find(Fields, f => string.Equals(f, name, StringComparison.OrdinalIgnoreCase));
+    }
 
     private static string? Text(ref Utf8JsonReader json, string name) => json.TokenType switch
     {
@@ -424,32 +427,32 @@ public sealed class AssignmentService(IServiceScopeFactory scopes, SqlDialect di
     private async Task<List<(int Index, ExperimentAssignment Row)>> StoreAsync(List<(int Index, ExperimentAssignment Row)> fresh, CancellationToken ct)
     {
         List<(int Index, ExperimentAssignment Row)>? taken = null;
+        var stored = new List<ExperimentAssignment>(fresh.Count);
         await using (var connection = await dialect.OpenConnectionAsync(ct))
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = dialect.InsertIgnoringConflicts("experiment_assignments", ExposureRecorder.Columns, "experiment_id, unit_id");
-            var p = ExposureRecorder.Columns.Select(n => command.AddParameter(n)).ToArray();
-            foreach (var (index, row) in fresh)
+            await using (var insert = new AssignmentInsert(connection, transaction, dialect))
             {
-                (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value) = (dialect.Value(row.WorkspaceId), dialect.Value(row.ExperimentId), row.UnitId, row.VariationIndex, row.VariationKey);
-                (p[5].Value, p[6].Value, p[7].Value, p[8].Value) = (row.Bucket, row.Phase, row.Source, dialect.Value(row.FirstExposedAt));
-                if (await command.ExecuteNonQueryAsync(ct) == 0)
+                foreach (var (index, row) in fresh)
                 {
-                    (taken ??= []).Add((index, row));
+                    if (await insert.TryAddAsync(row, ct))
+                    {
+                        stored.Add(row);
+                    }
+                    else
+                    {
+                        (taken ??= []).Add((index, row));
+                    }
                 }
             }
 
             await transaction.CommitAsync(ct);
         }
 
-        foreach (var (index, row) in fresh)
+        // Remembered once committed.
+        foreach (var row in stored)
         {
-            if (taken is null || !taken.Exists(t => t.Index == index))
-            {
-                memo.Remember(row);
-            }
+            memo.Remember(row);
         }
 
         if (taken is null)

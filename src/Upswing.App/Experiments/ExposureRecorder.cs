@@ -22,7 +22,6 @@ public sealed class ExposureRecorder(ExperimentCatalogCache catalogs, SqlDialect
     /// <summary>The event name GrowthBook SDKs and integrations send from their tracking callback.</summary>
     public const string ExperimentViewed = "Experiment Viewed";
 
-    internal static readonly string[] Columns = ["workspace_id", "experiment_id", "unit_id", "variation_index", "variation_key", "bucket", "phase", "source", "first_exposed_at"];
 
     /// <summary>Records what it can; exposures to unknown or draft experiments, or whose unit or variation cannot be told, are skipped.</summary>
     public async Task<int> RecordAsync(DbConnection connection, DbTransaction transaction, Guid workspaceId, IReadOnlyList<SdkExposure> exposures, CancellationToken ct)
@@ -33,11 +32,8 @@ public sealed class ExposureRecorder(ExperimentCatalogCache catalogs, SqlDialect
         }
 
         var catalog = await catalogs.GetAsync(workspaceId, ct);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        // The primary key (experiment, unit) keeps the first exposure: a stored assignment never moves.
-        command.CommandText = dialect.InsertIgnoringConflicts("experiment_assignments", Columns, "experiment_id, unit_id");
-        var p = Columns.Select(n => command.AddParameter(n)).ToArray();
+        // The first exposure stays: a stored assignment never moves.
+        await using var insert = new AssignmentInsert(connection, transaction, dialect);
 
         var recorded = 0;
         foreach (var exposure in exposures)
@@ -49,10 +45,19 @@ public sealed class ExposureRecorder(ExperimentCatalogCache catalogs, SqlDialect
                 continue;
             }
 
-            (p[0].Value, p[1].Value, p[2].Value, p[3].Value, p[4].Value) = (dialect.Value(workspaceId), dialect.Value(entry.Id), unit, index, entry.VariationKeys[index]);
-            p[5].Value = Hashing.Hash(entry.Definition.Seed ?? entry.Key, unit, entry.Definition.HashVersion ?? 1) ?? 0;
-            (p[6].Value, p[7].Value, p[8].Value) = (entry.Phase, "sdk", dialect.Value(exposure.At));
-            if (await command.ExecuteNonQueryAsync(ct) == 1)
+            var row = new ExperimentAssignment
+            {
+                WorkspaceId = workspaceId,
+                ExperimentId = entry.Id,
+                UnitId = unit,
+                VariationIndex = index,
+                VariationKey = entry.VariationKeys[index],
+                Bucket = Hashing.Hash(entry.Definition.Seed ?? entry.Key, unit, entry.Definition.HashVersion ?? 1) ?? 0,
+                Phase = entry.Phase,
+                Source = "sdk",
+                FirstExposedAt = exposure.At,
+            };
+            if (await insert.TryAddAsync(row, ct))
             {
                 recorded++;
                 // The catalog may remember this unit as unassigned; it no longer is.

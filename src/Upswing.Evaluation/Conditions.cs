@@ -177,7 +177,8 @@ public static class Conditions
 
         if (JsValues.AsBool(condition) is { } b)
         {
-            return JsValues.Truthy(value) == b;
+            // A missing or null attribute matches neither true nor false.
+            return !JsValues.IsNull(value) && JsValues.Truthy(value) == b;
         }
 
         if (JsValues.IsNull(condition))
@@ -259,6 +260,10 @@ public static class Conditions
                 return RegexTest(expected, actual, false);
             case "$regexi":
                 return RegexTest(expected, actual, true);
+            case "$notRegex":
+                return RegexTest(expected, actual, false, negate: true);
+            case "$notRegexi":
+                return RegexTest(expected, actual, true, negate: true);
             case "$type":
                 return JsValues.AsString(expected) is { } t && JsValues.TypeOf(actual) == t;
             default:
@@ -369,7 +374,8 @@ public static class Conditions
         return true;
     }
 
-    private static bool RegexTest(JsonNode? pattern, JsonNode? actual, bool ignoreCase)
+    // An invalid pattern (or one too slow to decide) matches nothing, negated or not: conditions fail closed.
+    private static bool RegexTest(JsonNode? pattern, JsonNode? actual, bool ignoreCase, bool negate = false)
     {
         if (JsValues.AsString(pattern) is not { } p || GetRegex(p, ignoreCase) is not { } regex)
         {
@@ -378,7 +384,7 @@ public static class Conditions
 
         try
         {
-            return regex.IsMatch(JsValues.ToJsString(actual));
+            return regex.IsMatch(JsValues.ToJsString(actual)) != negate;
         }
         catch (RegexMatchTimeoutException)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Upswing.Evaluation;
@@ -83,7 +84,7 @@ public static class Evaluator
                 }
 
                 var fallback = ctx.StickyBuckets is not null && rule.DisableStickyBucketing != true ? rule.FallbackAttribute : null;
-                if (!IsIncludedInRollout(ctx, rule.Seed ?? key, rule.HashAttribute, fallback, rule.Range, rule.Coverage, rule.HashVersion))
+                if (!IsIncludedInRollout(ctx, NullIfEmpty(rule.Seed) ?? key, rule.HashAttribute, fallback, rule.Range, rule.Coverage, rule.HashVersion))
                 {
                     continue;
                 }
@@ -507,6 +508,7 @@ public static class Evaluator
             Value = exp.Variations.Count > variation ? exp.Variations[variation] : null,
             HashAttribute = hashAttribute,
             HashValue = hashValue,
+            NumericHashValue = hashValue.Length > 0 && ctx.Attributes.TryGetPropertyValue(hashAttribute, out var raw) && raw?.GetValueKind() == JsonValueKind.Number ? raw : null,
             StickyBucketUsed = stickyBucketUsed,
             Name = string.IsNullOrEmpty(meta?.Name) ? null : meta.Name,
             Passthrough = meta?.Passthrough == true,

@@ -250,7 +250,16 @@ public static class GrowthBookJson
         writer.WriteBoolean("inExperiment", result.InExperiment);
         writer.WriteBoolean("hashUsed", result.HashUsed);
         writer.WriteString("hashAttribute", result.HashAttribute);
-        writer.WriteString("hashValue", result.HashValue);
+        if (result.NumericHashValue is { } number)
+        {
+            writer.WritePropertyName("hashValue");
+            number.WriteTo(writer);
+        }
+        else
+        {
+            writer.WriteString("hashValue", result.HashValue);
+        }
+
         writer.WriteString("key", result.Key);
         writer.WriteBoolean("stickyBucketUsed", result.StickyBucketUsed);
         if (result.Name is { } name)

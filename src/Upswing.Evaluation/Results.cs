@@ -48,8 +48,14 @@ public readonly record struct ExperimentResult
     /// <summary>Attribute used for hashing.</summary>
     public required string HashAttribute { get; init; }
 
-    /// <summary>Value of the hash attribute.</summary>
+    /// <summary>Value of the hash attribute, as the string that is hashed.</summary>
     public required string HashValue { get; init; }
+
+    /// <summary>
+    /// The hash attribute's value as the attributes held it, when it is a number: GrowthBook's JSON reports
+    /// <c>"hashValue": 123</c> for <c>{"id": 123}</c>, not the string.
+    /// </summary>
+    public JsonNode? NumericHashValue { get; init; }
 
     /// <summary>The feature that ran the experiment, if any.</summary>
     public string? FeatureId { get; init; }

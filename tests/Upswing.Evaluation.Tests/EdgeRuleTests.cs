@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Upswing.Evaluation.Tests;
@@ -19,6 +20,52 @@ public sealed class EdgeRuleTests
     [Fact]
     public void Regex_InvalidPattern_EvaluatesFalse() =>
         Assert.False(Conditions.Evaluate(Obj("""{"s": "x"}"""), Obj("""{"s": {"$regex": "[("}}""")));
+
+    [Theory]
+    [InlineData("""{"beta": false}""", """{}""", false)]
+    [InlineData("""{"beta": false}""", """{"beta": null}""", false)]
+    [InlineData("""{"beta": false}""", """{"beta": 0}""", true)]
+    [InlineData("""{"beta": true}""", """{"beta": "yes"}""", true)]
+    public void BooleanCondition_NeedsTheAttribute(string condition, string attributes, bool expected) =>
+        Assert.Equal(expected, Conditions.Evaluate(Obj(attributes), Obj(condition)));
+
+    [Theory]
+    [InlineData("$notRegex", "^Mozilla", "Mozilla/5.0", false)]
+    [InlineData("$notRegex", "^mozilla", "Mozilla/5.0", true)]
+    [InlineData("$notRegexi", "^mozilla", "Mozilla/5.0", false)]
+    [InlineData("$notRegexi", "^curl", "Mozilla/5.0", true)]
+    [InlineData("$notRegex", "[(", "Mozilla/5.0", false)]
+    public void NotRegex_IsTheNegation_AndAnInvalidPatternStillFails(string op, string pattern, string agent, bool expected) =>
+        Assert.Equal(expected, Conditions.Evaluate(new JsonObject { ["ua"] = agent }, new JsonObject { ["ua"] = new JsonObject { [op] = pattern } }));
+
+    [Fact]
+    public void ForceRule_EmptySeed_HashesWithTheFeatureKey()
+    {
+        // Coverage 0.5 on seed "" must decide exactly as coverage 0.5 on the feature's own key.
+        for (var id = 0; id < 50; id++)
+        {
+            var attributes = Obj($$"""{"id": "{{id}}"}""");
+            var expected = Hashing.Hash("checkout", id.ToString(System.Globalization.CultureInfo.InvariantCulture), 1)!.Value <= 0.5;
+            var context = new EvaluationContext
+            {
+                Attributes = attributes,
+                Features = new Dictionary<string, FeatureDefinition>
+                {
+                    ["checkout"] = new() { DefaultValue = 0, Rules = [new FeatureRule { HasForce = true, Force = 1, Coverage = 0.5, Seed = "" }] },
+                },
+            };
+            Assert.Equal(expected, Evaluator.EvalFeature(context, "checkout").Source == FeatureSource.Force);
+        }
+    }
+
+    [Fact]
+    public void ExperimentResult_NumericHashAttribute_IsReportedAsANumber()
+    {
+        var context = GrowthBookJson.ParseContext(Obj("""{"attributes": {"id": 42}, "features": {"f": {"defaultValue": 0, "rules": [{"variations": [0, 1]}]}}}"""));
+        var result = Evaluator.EvalFeature(context, "f").ExperimentResult!.Value;
+        Assert.Equal("42", result.HashValue);
+        Assert.Equal(JsonValueKind.Number, GrowthBookJson.ToJson(result)["hashValue"]!.GetValueKind());
+    }
 
     [Fact]
     public void NumberCondition_CoercesStringAttribute_LikeJavaScript() =>

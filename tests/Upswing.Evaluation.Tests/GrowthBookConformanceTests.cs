@@ -122,8 +122,11 @@ public sealed class GrowthBookConformanceTests
     {
         var (c, _) = Load(id);
         var parsed = GrowthBookJson.ParseContext((JsonObject)c[1]!);
-        var documents = (parsed.StickyBuckets?.Documents.Values ?? [])
-            .Concat(((JsonArray)c[2]!).OfType<JsonObject>().Select(GrowthBookJson.ParseStickyDocument).OfType<StickyAssignmentDocument>());
+        // The case's documents are what a sticky bucket service holds; an SDK loads only those of this user's attribute
+        // values (GrowthBook's refreshStickyBuckets), so another device's assignments are never seen or written back.
+        var stored = ((JsonArray)c[2]!).OfType<JsonObject>().Select(GrowthBookJson.ParseStickyDocument).OfType<StickyAssignmentDocument>()
+            .Where(d => Evaluator.HashValue(parsed.Attributes, d.AttributeName) == d.AttributeValue);
+        var documents = (parsed.StickyBuckets?.Documents.Values ?? []).Concat(stored);
         var store = new StickyBucketStore(documents);
         var context = parsed with { StickyBuckets = store };
 

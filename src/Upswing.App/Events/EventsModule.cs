@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Upswing.Common;
@@ -42,7 +43,8 @@ public static class EventsModule
 
     internal static EventStore NewStore(IServiceProvider sp, bool postgres) => postgres
         ? new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>())
-        : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>());
+        : new SqliteEventStore(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<AssignmentHistory>(), sp.GetRequiredService<ExposureRecorder>(), sp.GetRequiredService<TimeProvider>(),
+            new WalCheckpointer(sp.GetRequiredService<SqlDialect>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<WalCheckpointer>>()));
 
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder app)
     {

@@ -9,9 +9,10 @@ namespace Upswing.Events;
 /// <summary>
 /// The embedded database's writer: one connection held by the single writer loop, prepared statements reused for
 /// every row, one transaction per group, committed with synchronous=FULL so an acknowledged event survives a power
-/// loss, not only a crash (one fsync per group, so the cost is shared by every request in it).
+/// loss, not only a crash (one fsync per group, so the cost is shared by every request in it). The log is copied into
+/// the database file by a <see cref="WalCheckpointer"/> beside it, not inside these commits.
 /// </summary>
-internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory assignments, ExposureRecorder exposures, TimeProvider time) : EventStore(assignments, exposures)
+internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory assignments, ExposureRecorder exposures, TimeProvider time, WalCheckpointer checkpointer) : EventStore(assignments, exposures)
 {
     private static readonly string[] EventColumns =
     [
@@ -30,6 +31,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         var db = await OpenAsync(ct);
         try
         {
+            await checkpointer.BeforeWriteAsync(db, ct);
             await using var transaction = (SqliteTransaction)await db.BeginTransactionAsync(ct);
             await EnrichAsync(db, transaction, group, ct);
             var summary = new Summary(KnownLinks);
@@ -58,17 +60,24 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
             await LinksAsync(transaction, summary, ct);
             await RecordExposuresAsync(db, transaction, summary, ct);
             await transaction.CommitAsync(ct);
+            checkpointer.Committed();
             KnownLinks.Remember(summary.Links.Keys);
         }
         catch
         {
             // The connection may be in any state after a failure; the next group starts from a fresh one.
-            await DisposeAsync();
+            await CloseAsync();
             throw;
         }
     }
 
     public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync();
+        await checkpointer.DisposeAsync();
+    }
+
+    private async Task CloseAsync()
     {
         if (insertEvent is not null)
         {
@@ -94,7 +103,7 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         await using (var pragma = connection.CreateCommand())
         {
             // Durable commits for acknowledged events; other connections keep NORMAL.
-            pragma.CommandText = "PRAGMA synchronous=FULL";
+            pragma.CommandText = "PRAGMA synchronous=FULL; " + WalCheckpointer.WriterPragmas;
             await pragma.ExecuteNonQueryAsync(ct);
         }
 

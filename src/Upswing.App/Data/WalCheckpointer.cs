@@ -89,22 +89,38 @@ internal sealed partial class WalCheckpointer(SqlDialect dialect, TimeProvider t
 
     private async Task RunAsync(CancellationToken ct)
     {
-        await using var connection = await dialect.OpenConnectionAsync(ct);
-        while (await commits.Reader.WaitToReadAsync(ct))
+        DbConnection? connection = null;
+        try
         {
-            commits.Reader.TryRead(out _);
-            await Task.Delay(delay, time, ct);
-            try
+            while (await commits.Reader.WaitToReadAsync(ct))
             {
-                var (log, copied) = await CheckpointAsync(connection, ct);
-                (LogPages, CheckpointedPages) = (log, copied);
-                logIsLong = log >= longLogPages;
-                Interlocked.Increment(ref checkpoints);
+                commits.Reader.TryRead(out _);
+                await Task.Delay(delay, time, ct);
+                try
+                {
+                    connection ??= await dialect.OpenConnectionAsync(ct);
+                    var (log, copied) = await CheckpointAsync(connection, ct);
+                    (LogPages, CheckpointedPages) = (log, copied);
+                    logIsLong = log >= longLogPages;
+                    Interlocked.Increment(ref checkpoints);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Nothing is lost: the log keeps every commit, and the next commit tries again on a fresh connection.
+                    LogCheckpointFailed(logger, ex);
+                    if (connection is not null)
+                    {
+                        await connection.DisposeAsync();
+                        connection = null;
+                    }
+                }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+        }
+        finally
+        {
+            if (connection is not null)
             {
-                // Nothing is lost: the log keeps every commit, and the next commit tries again.
-                LogCheckpointFailed(logger, ex);
+                await connection.DisposeAsync();
             }
         }
     }

@@ -102,8 +102,10 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         connection = (SqliteConnection)await dialect.OpenConnectionAsync(ct);
         await using (var pragma = connection.CreateCommand())
         {
-            // Durable commits for acknowledged events; other connections keep NORMAL.
-            pragma.CommandText = "PRAGMA synchronous=FULL; " + WalCheckpointer.WriterPragmas;
+            // Durable commits for acknowledged events; other connections keep NORMAL. A 64 MB page cache (others have
+            // 20 MB) holds the index pages where new rows land, one per active user: with 20 MB the loop read 3.7 pages
+            // per event back from the file, with 64 MB 1.5 (the same as with 256 MB).
+            pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; " + WalCheckpointer.WriterPragmas;
             await pragma.ExecuteNonQueryAsync(ct);
         }
 

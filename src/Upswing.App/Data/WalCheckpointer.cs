@@ -15,7 +15,7 @@ namespace Upswing.Data;
 /// (<see cref="WriterPragmas"/>) and calls <see cref="Committed"/>; a loop then checkpoints a moment later (pages that
 /// several commits wrote are copied once) while the writer goes on with the next group.
 /// A passive checkpoint never waits for the writer, so under sustained load it is always a commit behind and the log
-/// would never start again from its beginning. When the log has grown past <see cref="LongLogPages"/> the writer
+/// would never start again from its beginning. When the log has grown past <c>longLogPages</c> the writer
 /// therefore copies that last remainder itself before its next transaction (<see cref="BeforeWriteAsync"/>), and that
 /// transaction starts the log again.
 /// </remarks>
@@ -41,12 +41,14 @@ internal sealed partial class WalCheckpointer(SqlDialect dialect, TimeProvider t
     /// <summary>The pages of the log that its last checkpoint had copied into the database file.</summary>
     public long CheckpointedPages { get; private set; }
 
-    /// <summary>Long enough that the writer restarts the log before its next transaction.</summary>
-    public long LongLogPages => longLogPages;
-
     /// <summary>Call after each commit of the writer.</summary>
     public void Committed()
     {
+        if (Volatile.Read(ref disposed) == 1)
+        {
+            return;
+        }
+
         loop ??= Task.Run(() => RunAsync(stop.Token), CancellationToken.None);
         commits.Writer.TryWrite(true);
     }

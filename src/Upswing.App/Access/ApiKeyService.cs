@@ -198,7 +198,6 @@ public sealed class ApiKeyService
         return identity;
     }
 
-
     private async Task<ApiKeyDto> ToDtoAsync(ApiKey key, CancellationToken ct) => ToDto(key, await EnvironmentKeysAsync(key.WorkspaceId, ct));
 
     private async Task<Dictionary<Guid, string>> EnvironmentKeysAsync(Guid workspaceId, CancellationToken ct) =>

@@ -87,6 +87,8 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
 
         if (connection is not null)
         {
+            // Out of the pool: its settings (synchronous=FULL, no checkpoints in its commits) are this loop's alone.
+            SqliteConnection.ClearPool(connection);
             await connection.DisposeAsync();
             connection = null;
         }

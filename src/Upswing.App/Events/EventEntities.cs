@@ -87,11 +87,19 @@ internal sealed class QuarantinedEvent
 /// <summary>Stored events per workspace, day (UTC, of the timestamp), type and name, counted as they are written.</summary>
 internal sealed class EventDailyCount
 {
+    /// <summary>How many shards PostgreSQL's writers spread a counter over (a power of two).</summary>
+    public const int Shards = 32;
+
     public Guid WorkspaceId { get; set; }
     public DateOnly Day { get; set; }
     public required string Type { get; set; }
     /// <summary>Empty rather than null, so it can be part of the key.</summary>
     public required string Name { get; set; }
+    /// <summary>
+    /// Whose row this is: each PostgreSQL writer loop adds to rows of its own, so two groups committing at once never
+    /// wait for each other's lock on one hot counter row. SQLite's single writer uses 0. Readers sum the shards.
+    /// </summary>
+    public short Shard { get; set; }
     public long Count { get; set; }
 }
 
@@ -196,11 +204,12 @@ internal sealed class EventDailyCountConfiguration : IEntityTypeConfiguration<Ev
     public void Configure(EntityTypeBuilder<EventDailyCount> builder)
     {
         builder.ToTable("event_daily_counts");
-        builder.HasKey(c => new { c.WorkspaceId, c.Day, c.Type, c.Name });
+        builder.HasKey(c => new { c.WorkspaceId, c.Day, c.Type, c.Name, c.Shard });
         builder.Property(c => c.WorkspaceId).HasColumnName("workspace_id");
         builder.Property(c => c.Day).HasColumnName("day");
         builder.Property(c => c.Type).HasColumnName("type").HasMaxLength(16);
         builder.Property(c => c.Name).HasColumnName("name").HasMaxLength(EventLimits.MaxNameLength);
+        builder.Property(c => c.Shard).HasColumnName("shard");
         builder.Property(c => c.Count).HasColumnName("count");
     }
 }

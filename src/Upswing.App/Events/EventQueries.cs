@@ -101,7 +101,10 @@ public sealed class EventQueries(UpswingDb db, AssignmentHistory assignments)
             counts = counts.Where(c => c.Name == name);
         }
 
-        var rows = await counts.OrderBy(c => c.Day).ThenBy(c => c.Type).ThenBy(c => c.Name).ToListAsync(ct);
+        // One row per writer shard (see EventDailyCount.Shard): summed here.
+        var rows = await counts.GroupBy(c => new { c.Day, c.Type, c.Name })
+            .Select(g => new { g.Key.Day, g.Key.Type, g.Key.Name, Count = g.Sum(c => c.Count) })
+            .OrderBy(c => c.Day).ThenBy(c => c.Type).ThenBy(c => c.Name).ToListAsync(ct);
         return [.. rows.Select(c => new EventCount(c.Name, c.Type, c.Day, c.Count))];
     }
 

@@ -21,7 +21,12 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
     /// <summary>Groups claimed with ON CONFLICT after a COPY of claims met an id stored before.</summary>
     private const int CarefulGroupsAfterConflict = 64;
 
+    /// <summary>Per process, consecutive from a random start, so this node's writers and another node's rarely share one.</summary>
+    private static int lastShard = Random.Shared.Next();
+
     private readonly HashSet<DateOnly> partitions = [];
+    /// <summary>This writer's rows in event_daily_counts (see <see cref="EventDailyCount.Shard"/>).</summary>
+    private readonly short shard = (short)(Interlocked.Increment(ref lastShard) & (EventDailyCount.Shards - 1));
     private int carefulGroups;
     private NpgsqlConnection? connection;
 
@@ -342,7 +347,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task CountAsync(NpgsqlConnection db, NpgsqlTransaction transaction, Summary summary, CancellationToken ct)
+    private async Task CountAsync(NpgsqlConnection db, NpgsqlTransaction transaction, Summary summary, CancellationToken ct)
     {
         if (summary.Counts.Count == 0)
         {
@@ -352,10 +357,11 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, Assignment
         // Sorted, so two nodes updating the same counters lock them in the same order and cannot deadlock.
         var rows = summary.Counts.OrderBy(c => c.Key.Workspace).ThenBy(c => c.Key.Day).ThenBy(c => c.Key.Type, StringComparer.Ordinal).ThenBy(c => c.Key.Name, StringComparer.Ordinal).ToList();
         await using var command = new NpgsqlCommand("""
-            INSERT INTO event_daily_counts (workspace_id, day, type, name, count)
-            SELECT * FROM unnest(@workspace, @day, @type, @name, @count)
-            ON CONFLICT (workspace_id, day, type, name) DO UPDATE SET count = event_daily_counts.count + excluded.count
+            INSERT INTO event_daily_counts (workspace_id, day, type, name, shard, count)
+            SELECT w, d, t, n, @shard, c FROM unnest(@workspace, @day, @type, @name, @count) AS r(w, d, t, n, c)
+            ON CONFLICT (workspace_id, day, type, name, shard) DO UPDATE SET count = event_daily_counts.count + excluded.count
             """, db, transaction);
+        command.Parameters.AddWithValue("shard", shard);
         command.Parameters.AddWithValue("workspace", rows.Select(r => r.Key.Workspace).ToArray());
         command.Parameters.AddWithValue("day", rows.Select(r => r.Key.Day).ToArray());
         command.Parameters.AddWithValue("type", rows.Select(r => r.Key.Type).ToArray());

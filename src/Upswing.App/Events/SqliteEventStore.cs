@@ -213,8 +213,8 @@ internal sealed class SqliteEventStore(SqlDialect dialect, AssignmentHistory ass
         await using var command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO event_daily_counts (workspace_id, day, type, name, count) VALUES (@workspace, @day, @type, @name, @count)
-            ON CONFLICT (workspace_id, day, type, name) DO UPDATE SET count = count + excluded.count
+            INSERT INTO event_daily_counts (workspace_id, day, type, name, shard, count) VALUES (@workspace, @day, @type, @name, 0, @count)
+            ON CONFLICT (workspace_id, day, type, name, shard) DO UPDATE SET count = count + excluded.count
             """;
         var (workspace, day, type, name, count) = (command.AddParameter("@workspace"), command.AddParameter("@day"), command.AddParameter("@type"), command.AddParameter("@name"), command.AddParameter("@count"));
         foreach (var (key, n) in summary.Counts)

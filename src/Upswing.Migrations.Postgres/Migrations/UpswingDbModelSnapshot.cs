@@ -855,11 +855,15 @@ namespace Upswing.Migrations.Postgres.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
 
+                    b.Property<short>("Shard")
+                        .HasColumnType("smallint")
+                        .HasColumnName("shard");
+
                     b.Property<long>("Count")
                         .HasColumnType("bigint")
                         .HasColumnName("count");
 
-                    b.HasKey("WorkspaceId", "Day", "Type", "Name");
+                    b.HasKey("WorkspaceId", "Day", "Type", "Name", "Shard");
 
                     b.ToTable("event_daily_counts", (string)null);
                 });

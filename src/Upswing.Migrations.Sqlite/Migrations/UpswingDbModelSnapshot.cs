@@ -848,11 +848,15 @@ namespace Upswing.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<short>("Shard")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("shard");
+
                     b.Property<long>("Count")
                         .HasColumnType("INTEGER")
                         .HasColumnName("count");
 
-                    b.HasKey("WorkspaceId", "Day", "Type", "Name");
+                    b.HasKey("WorkspaceId", "Day", "Type", "Name", "Shard");
 
                     b.ToTable("event_daily_counts", (string)null);
                 });

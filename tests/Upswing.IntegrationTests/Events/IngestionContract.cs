@@ -4,6 +4,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Upswing.Data;
+using Upswing.Events;
 using Upswing.TestKit;
 
 namespace Upswing.IntegrationTests.Events;
@@ -64,6 +67,35 @@ public abstract class IngestionContract(ServerFixture fixture)
         Assert.Equal([1, 2, 3, 4, 5, 6, 7], stored.Select(e => e!["properties"]!["n"]!.GetValue<int>()).Order());
         var stats = await (await api.GetAsync("/api/v1/events/stats?name=Step")).ReadOkAsync();
         Assert.Equal(7, Assert.Single(stats.AsArray())!["count"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Stats_SumEveryWritersCounterRow_IntoOneRowPerNameAndDay()
+    {
+        // Each PostgreSQL writer loop (and each node) adds to counter rows of its own shard, so that two commits never
+        // wait on one row's lock. Another writer's row is planted first; then concurrent batches land on this node's.
+        var ws = await Server.CreateWorkspaceAsync();
+        using var writer = BasicClient(ws.ClientKey);
+        using var api = Server.NewClient(ws.SecretKey);
+        var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
+        await Server.WithServicesAsync(async services =>
+        {
+            var db = services.GetRequiredService<UpswingDb>();
+            db.Add(new EventDailyCount { WorkspaceId = ws.Workspace.Id, Day = today, Type = "track", Name = "Counted", Shard = 31, Count = 5 });
+            return await db.SaveChangesAsync();
+        });
+
+        var prefix = Infrastructure.Unique("c");
+        await Parallel.ForEachAsync(Enumerable.Range(0, 24), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (b, ct) =>
+        {
+            var batch = Enumerable.Range(0, 25).Select(i => new { type = "track", userId = $"u{b}", @event = "Counted", messageId = $"{prefix}-{b}-{i}" }).ToArray();
+            Assert.Equal(HttpStatusCode.OK, (await writer.PostAsJsonAsync("/v1/batch", new { batch }, ct)).StatusCode);
+        });
+
+        var stats = await (await api.GetAsync("/api/v1/events/stats?name=Counted")).ReadOkAsync();
+        var count = Assert.Single(stats.AsArray())!;
+        Assert.Equal(today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), count.Str("day"));
+        Assert.Equal(5 + (24 * 25), count["count"]!.GetValue<long>());
     }
 
     [Theory]

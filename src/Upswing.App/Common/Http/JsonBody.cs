@@ -6,7 +6,7 @@ namespace Upswing.Common.Http;
 
 /// <summary>
 /// JSON bodies for hot endpoints: the whole body is buffered (Kestrel's body size limit bounds it) and deserialised
-/// synchronously, then the answer is written synchronously into the response pipe. On small bodies that is a
+/// synchronously, then the answer is written synchronously, with its length, into the response pipe. On small bodies that is a
 /// fraction of what the framework's streaming reader and writer cost. Failures are the same BadHttpRequestExceptions the
 /// framework throws, so <see cref="BadRequestMiddleware"/> answers them with the same ProblemDetails.
 /// </summary>
@@ -67,31 +67,45 @@ public static class JsonBody
             || (media.EndsWith("+json", StringComparison.OrdinalIgnoreCase) && media.IndexOf('/') is > 0 and var slash && slash <= media.Length - 6);
     }
 
-    // One writer per thread, reset onto each response: writing is synchronous, so no other request can be using it.
+    // One writer and one buffer per thread: writing is synchronous, so no other request can be using them.
     [ThreadStatic]
     private static Utf8JsonWriter? threadWriter;
 
-    // Where idle writers point: never written to (Reset onto a stream would allocate a buffer each time).
-    private static readonly ArrayBufferWriter<byte> Idle = new(1);
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? threadBuffer;
 
-    /// <summary>Writes the response (200, application/json) with <paramref name="write"/>, straight into the response pipe.</summary>
+    /// <summary>A buffer that grew past this for one large answer is not kept for the next.</summary>
+    private const int MaxKeptBuffer = 64 * 1024;
+
+    /// <summary>
+    /// Writes the response (200, application/json) with <paramref name="write"/>. The JSON goes to a buffer first, so the
+    /// answer carries its Content-Length (no chunked framing) and Kestrel sends headers and body together when the
+    /// request ends; a writer that throws has written nothing.
+    /// </summary>
     public static Task WriteAsync<T>(HttpResponse response, T value, Action<T, Utf8JsonWriter> write)
     {
-        response.ContentType = "application/json; charset=utf-8";
-        var writer = threadWriter ??= new Utf8JsonWriter(Idle);
-        writer.Reset(response.BodyWriter);
+        var buffer = threadBuffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = threadWriter ??= new Utf8JsonWriter(buffer);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
         try
         {
             write(value, writer);
             writer.Flush();
+            response.ContentType = "application/json; charset=utf-8";
+            response.ContentLength = buffer.WrittenCount;
+            response.BodyWriter.Write(buffer.WrittenSpan);
         }
         finally
         {
-            // Forget the response's pipe, so the cached writer holds no request's buffers.
-            writer.Reset(Idle);
+            if (buffer.Capacity > MaxKeptBuffer)
+            {
+                threadBuffer = null;
+                threadWriter = null;
+            }
         }
 
-        return response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted).AsTask();
+        return Task.CompletedTask;
     }
 
     private static T Deserialize<TState, T>(ReadOnlySequence<byte> body, TState state, Reader<TState, T> read)
